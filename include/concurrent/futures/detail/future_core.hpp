@@ -1,0 +1,220 @@
+// The shared state behind Future, AnyFuture and Promise.
+//
+// FutureCoreBase holds everything that does not depend on the value type: the state,
+// the lock, the waiters and the done-callbacks. It is compiled once in
+// src/future_core.cpp. Core<T> adds the value.
+//
+// State machine (who may make each transition):
+//
+//              cancel()  [any thread]
+//     PENDING ─────────────────────────────────────────────► CANCELLED
+//        │  ▲                                                    ▲
+//        │  └─ set_running_or_notify_cancel() returns false ─────┘ (no change)
+//        │
+//        ├── set_running_or_notify_cancel() [the executor] ──► RUNNING
+//        │                                                       │
+//        ├── set_result / set_exception [the Promise] ──┐        │
+//        │                                              ▼        │
+//        └──────────────────────────────────────────► FINISHED ◄─┘
+//                                                 set_result / set_exception
+//
+// CANCELLED and FINISHED are final: every later completion throws InvalidStateError.
+// Unlike CPython (gh-92001) there is no separate "cancelled and notified" state:
+// waiters and callbacks hear of a cancellation the moment cancel() succeeds.
+//
+// Waiters: a thread blocked in result(), wait() or as_completed() links a WaitLink
+// into every future it waits on. Completion notifies each linked Waiter while holding
+// the core's lock (lock order: core, then waiter), so a Waiter can be destroyed as soon
+// as its thread has unlinked it. Done-callbacks run after the lock is released.
+//
+// Memory ordering: the value or exception is written under the core's lock before the
+// state is stored with release order; every reader checks the state with acquire
+// order (or under the lock) first, so whatever the task wrote before completing is
+// visible to the thread that reads the result.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "concurrent/futures/detail/mutex.hpp"
+#include "concurrent/futures/detail/unique_function.hpp"
+#include "concurrent/futures/errors.hpp"
+
+namespace concurrent::futures {
+
+enum class FutureState : unsigned char { pending, running, cancelled, finished };
+
+// "pending", "running", "cancelled" or "finished".
+const char* to_string(FutureState state) noexcept;
+
+namespace detail {
+
+using Clock = std::chrono::steady_clock;
+
+// The deadline `timeout` from now, saturating instead of overflowing; a timeout of
+// zero or less is "now" (do not block).
+template <class Rep, class Period>
+Clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
+  const auto now = Clock::now();
+  if (timeout <= timeout.zero()) return now;
+  using Seconds = std::chrono::duration<double>;
+  const auto room = Seconds(Clock::time_point::max() - now);
+  if (std::chrono::duration_cast<Seconds>(timeout) >= room) return Clock::time_point::max();
+  return now + std::chrono::ceil<Clock::duration>(timeout);
+}
+
+// A thread that waits for one or more futures to finish. Lives on the waiting thread's
+// stack (or in an as_completed range) and is linked into each future through a WaitLink.
+class Waiter {
+ public:
+  enum class WakeOn { any, all, failure_or_all };
+
+  Waiter(WakeOn wake_on, std::size_t pending) : wake_on_(wake_on), pending_(pending) {}
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  // Called by a future that finished or was cancelled, under that future's lock.
+  void notify(std::size_t index, bool failed);
+
+  // Blocks until the wake condition holds or `deadline` passes; true if it holds.
+  bool wait_until(Clock::time_point deadline);
+
+  // Moves out the indices of the futures that finished since the last call, in the
+  // order they finished.
+  std::vector<std::size_t> take_finished();
+
+ private:
+  bool ready() const CONCURRENT_FUTURES_REQUIRES(mutex_);
+
+  const WakeOn wake_on_;
+  Mutex mutex_;
+  std::condition_variable cv_;
+  std::size_t pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  bool failure_seen_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
+  std::vector<std::size_t> finished_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+};
+
+// One Waiter's membership in one future's list of waiters.
+struct WaitLink {
+  Waiter* waiter = nullptr;
+  std::size_t index = 0;  // the future's position in the waiter's input
+  WaitLink* prev = nullptr;
+  WaitLink* next = nullptr;
+  bool linked = false;
+};
+
+class FutureCoreBase {
+ public:
+  FutureCoreBase() = default;
+  FutureCoreBase(const FutureCoreBase&) = delete;
+  FutureCoreBase& operator=(const FutureCoreBase&) = delete;
+
+  FutureState state() const noexcept { return state_.load(std::memory_order_acquire); }
+  bool done() const noexcept {
+    const FutureState s = state();
+    return s == FutureState::cancelled || s == FutureState::finished;
+  }
+  // Finished with an exception (not cancelled). Meaningful once done().
+  bool failed() const noexcept { return state() == FutureState::finished && exception_; }
+
+  // PENDING → CANCELLED, then wakes waiters and runs callbacks in this thread.
+  // True if the future is now cancelled (also if it already was).
+  bool cancel();
+
+  // PENDING → RUNNING (true); CANCELLED stays (false). Throws InvalidStateError if the
+  // future is already running or finished.
+  bool set_running_or_notify_cancel();
+
+  // Completes with `error`; throws InvalidStateError if already cancelled or finished.
+  void set_exception(std::exception_ptr error);
+  // Same, but returns false instead of throwing.
+  bool try_set_exception(std::exception_ptr error) noexcept;
+
+  // Blocks until done or until `deadline`; true if done.
+  bool wait_until(Clock::time_point deadline) const;
+  void wait() const { (void)wait_until(Clock::time_point::max()); }
+
+  // Throws CancelledError if cancelled, TimeoutError if not done by `deadline`;
+  // returns the stored exception (null on success).
+  std::exception_ptr exception_until(Clock::time_point deadline) const;
+
+  // Links `link` unless the future is already done; returns whether it linked.
+  bool link(WaitLink& link) const;
+  // Unlinks `link` if it is still linked (completion unlinks everything itself).
+  void unlink(WaitLink& link) const;
+
+  // Runs `callback` now, in this thread, if the future is done; otherwise stores it to
+  // run once in the thread that completes or cancels the future.
+  void add_callback(UniqueFunction callback);
+
+  // Throws the InvalidStateError for completing a future that is already done.
+  [[noreturn]] void throw_already_done(const char* operation) const;
+
+ protected:
+  ~FutureCoreBase() = default;
+
+  // Completes the future: under the lock, checks that it is neither cancelled nor
+  // finished, calls `store()` to write the value, then finishes. Returns false
+  // (storing nothing) if it was already done.
+  template <class Store>
+  bool try_complete(Store&& store, bool failed) {
+    std::vector<UniqueFunction> callbacks;
+    {
+      MutexLock lock(mutex_);
+      if (is_done_locked()) return false;
+      store();
+      callbacks = finish_locked(FutureState::finished, failed);
+    }
+    run_callbacks(callbacks);
+    return true;
+  }
+
+  std::exception_ptr exception_;  // written once, under the lock, before FINISHED
+
+ private:
+  bool is_done_locked() const CONCURRENT_FUTURES_REQUIRES(mutex_) {
+    const FutureState s = state_.load(std::memory_order_relaxed);
+    return s == FutureState::cancelled || s == FutureState::finished;
+  }
+  // Stores `final_state`, notifies and unlinks every waiter; returns the callbacks.
+  std::vector<UniqueFunction> finish_locked(FutureState final_state, bool failed)
+      CONCURRENT_FUTURES_REQUIRES(mutex_);
+  static void run_callbacks(std::vector<UniqueFunction>& callbacks) noexcept;
+
+  mutable Mutex mutex_;
+  std::atomic<FutureState> state_{FutureState::pending};
+  mutable WaitLink* waiters_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = nullptr;
+  std::vector<UniqueFunction> callbacks_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+};
+
+template <class T>
+class Core final : public FutureCoreBase {
+ public:
+  template <class... Args>
+  bool try_set_value(Args&&... args) {
+    return try_complete([&] { value_.emplace(std::forward<Args>(args)...); }, false);
+  }
+  // Precondition: finished without an exception.
+  const T& value() const { return *value_; }
+
+ private:
+  std::optional<T> value_;
+};
+
+template <>
+class Core<void> final : public FutureCoreBase {
+ public:
+  bool try_set_value() {
+    return try_complete([] {}, false);
+  }
+};
+
+}  // namespace detail
+}  // namespace concurrent::futures

@@ -1,0 +1,99 @@
+// The library's exception types, and the handler that hears about errors nobody can
+// catch (a done-callback that throws, an initializer that fails).
+//
+// Every `what()` is a full sentence that says what happened and what to do about it.
+// The hierarchy mirrors Python's `concurrent.futures`:
+//
+//   std::runtime_error
+//   ├── Error                     the library's own errors
+//   │   ├── CancelledError        result()/exception() on a cancelled future
+//   │   ├── TimeoutError          a timed wait ran out
+//   │   ├── InvalidStateError     completing a finished future, and similar misuse
+//   │   ├── BrokenPromise         the Promise died without completing its future
+//   │   └── RemoteError           a worker process threw a type the parent cannot rebuild
+//   └── BrokenExecutor            an executor can no longer run work
+//       ├── BrokenThreadPool      a worker thread's initializer threw
+//       └── BrokenProcessPool     a worker process died or sent an unreadable message
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace concurrent::futures {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class CancelledError : public Error {
+ public:
+  CancelledError();
+  using Error::Error;
+};
+
+class TimeoutError : public Error {
+ public:
+  TimeoutError();
+  using Error::Error;
+};
+
+class InvalidStateError : public Error {
+ public:
+  using Error::Error;
+};
+
+class BrokenPromise : public Error {
+ public:
+  BrokenPromise();
+  using Error::Error;
+};
+
+// An exception thrown in a worker process whose type the parent cannot rebuild.
+// `type_name()` is the original (demangled) type name, `what()` its message.
+class RemoteError : public Error {
+ public:
+  RemoteError(std::string type_name, const std::string& message);
+
+  const std::string& type_name() const noexcept { return type_name_; }
+
+ private:
+  std::string type_name_;
+};
+
+class BrokenExecutor : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class BrokenThreadPool : public BrokenExecutor {
+ public:
+  using BrokenExecutor::BrokenExecutor;
+};
+
+class BrokenProcessPool : public BrokenExecutor {
+ public:
+  using BrokenExecutor::BrokenExecutor;
+};
+
+// Receives errors that have no caller to propagate to: a done-callback that threw, an
+// initializer that failed. `context` says where it happened ("done-callback", ...).
+// The handler may be called from any thread, concurrently; it must not throw.
+using ErrorHandler = std::function<void(std::exception_ptr error, std::string_view context)>;
+
+// Installs `handler` (an empty one restores the default, which writes one line to
+// stderr) and returns the previous handler. Thread-safe.
+ErrorHandler set_error_handler(ErrorHandler handler);
+
+// Sends `error` to the installed handler. Never throws: a handler that throws is
+// ignored, and a second line goes to stderr.
+void report_error(std::exception_ptr error, std::string_view context) noexcept;
+
+// The message of any exception_ptr: `what()` for std::exception, a fixed sentence
+// otherwise. Never throws.
+std::string describe(const std::exception_ptr& error) noexcept;
+
+}  // namespace concurrent::futures

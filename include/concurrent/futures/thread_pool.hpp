@@ -1,0 +1,193 @@
+// ThreadPoolExecutor: runs calls on a pool of threads, in the manner of Python's
+// concurrent.futures.ThreadPoolExecutor.
+//
+//   cf::ThreadPoolExecutor pool(4);
+//   cf::Future<int> f = pool.submit([](int x) { return x * x; }, 7);
+//   f.result();                                         // 49
+//   for (int y : pool.map([](int x) { return x + 1; }, std::vector{1, 2, 3})) ...
+//
+// Workers start on demand, one per submit while none is idle, up to max_workers; an
+// idle worker is reused before a new one starts. All workers take calls from one FIFO
+// queue. shutdown() puts one stop marker per worker at the end of the queue, so the
+// calls already queued run first (unless cancel_futures cancels them).
+//
+// Lifetime: the destructor calls shutdown(true). Calls may submit more work or shut the
+// pool down from inside a task or a done-callback; shutdown(true) from one of the pool's
+// own workers does not wait for the workers (it would wait for itself), the destructor
+// does.
+//
+// Thread safety: every member may be called from any thread.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "concurrent/futures/detail/map_range.hpp"
+#include "concurrent/futures/detail/thread_pool_core.hpp"
+#include "concurrent/futures/future.hpp"
+#include "concurrent/futures/map_options.hpp"
+#include "concurrent/futures/timeline.hpp"
+
+namespace concurrent::futures {
+
+// Every member has a default initializer, so that designated initializers naming
+// only some members do not trip g++'s -Wmissing-field-initializers.
+struct ThreadPoolOptions {
+  // Default: min(32, usable cpus + 4), as Python's. 0 throws std::invalid_argument.
+  std::optional<std::size_t> max_workers = {};
+  // Workers are named "<prefix>_<n>" (the OS shows the first 15 characters); default
+  // prefix "ThreadPool-<k>", k counting pools.
+  std::string thread_name_prefix = {};
+  // Runs once in each worker before its first call. If it throws, the pool is broken:
+  // queued and later calls fail with BrokenThreadPool.
+  std::function<void()> initializer = {};
+  // Records every call's submit, start and end times and its worker (timeline.hpp).
+  std::shared_ptr<Timeline> timeline = {};
+};
+
+class ThreadPoolExecutor {
+ public:
+  explicit ThreadPoolExecutor(ThreadPoolOptions options = {});
+  // `max_workers` must be greater than 0 (std::invalid_argument otherwise).
+  template <std::integral I>
+  explicit ThreadPoolExecutor(I max_workers)
+      : ThreadPoolExecutor(ThreadPoolOptions{.max_workers = checked_max_workers(max_workers)}) {}
+  ~ThreadPoolExecutor();
+
+  ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
+  ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
+
+  // Schedules fn(args...) and returns its future. `fn` and `args` are decay-copied
+  // into the call. Throws std::runtime_error after shutdown, BrokenThreadPool once an
+  // initializer failed.
+  template <class Fn, class... Args>
+  auto submit(Fn&& fn, Args&&... args);
+
+  // fn applied to the zipped elements of `iterables`, as an input range of results in
+  // input order (MapOptions and detail/map_range.hpp say how it iterates).
+  template <class Fn, class... Iterables>
+  requires(!std::is_same_v<std::decay_t<Fn>, MapOptions>) auto map(Fn&& fn,
+                                                                   Iterables&&... iterables) {
+    return map(MapOptions{}, std::forward<Fn>(fn), std::forward<Iterables>(iterables)...);
+  }
+  template <class Fn, class... Iterables>
+  auto map(const MapOptions& options, Fn&& fn, Iterables&&... iterables);
+
+  // Stops accepting work. With `wait`, returns once every queued call has run (or
+  // was cancelled) and the workers have exited. With `cancel_futures`, cancels the
+  // calls that have not started. Idempotent.
+  void shutdown(bool wait = true, bool cancel_futures = false);
+
+  std::size_t max_workers() const { return core_->max_workers(); }
+
+ private:
+  template <std::integral I>
+  static std::size_t checked_max_workers(I max_workers) {
+    if (max_workers <= 0) throw_bad_max_workers();
+    return static_cast<std::size_t>(max_workers);
+  }
+  [[noreturn]] static void throw_bad_max_workers();
+
+  std::shared_ptr<detail::ThreadPoolCore> core_;
+};
+
+// ---------------------------------------------------------------------------------
+// Implementation.
+
+namespace detail {
+
+template <class Fn, class... Args>
+using CallResult = std::decay_t<std::invoke_result_t<std::decay_t<Fn>, std::decay_t<Args>...>>;
+
+template <class R, class Fn, class... Args>
+class Task final : public WorkItem {
+ public:
+  template <class F, class... A>
+  explicit Task(F&& fn, A&&... args) : fn_(std::forward<F>(fn)), args_(std::forward<A>(args)...) {}
+
+  Future<R> get_future() const { return promise_.get_future(); }
+
+  void run() noexcept override {
+    if (!promise_.set_running_or_notify_cancel()) return;
+    try {
+      if constexpr (std::is_void_v<R>) {
+        std::apply(std::move(fn_), std::move(args_));
+        promise_.set_result();
+      } else {
+        promise_.set_result(std::apply(std::move(fn_), std::move(args_)));
+      }
+    } catch (...) {
+      promise_.set_exception(std::current_exception());
+    }
+  }
+
+  FutureCoreBase& future() noexcept override { return *CoreAccess::core(promise_.get_future()); }
+
+ private:
+  Promise<R> promise_;
+  Fn fn_;
+  std::tuple<Args...> args_;
+};
+
+template <class Fn, class... Args>
+std::unique_ptr<Task<CallResult<Fn, Args...>, std::decay_t<Fn>, std::decay_t<Args>...>> make_task(
+    Fn&& fn, Args&&... args) {
+  static_assert(std::is_invocable_v<std::decay_t<Fn>, std::decay_t<Args>...>,
+                "submit(fn, args...): fn cannot be called with these arguments (they are "
+                "decay-copied and passed as rvalues)");
+  return std::make_unique<Task<CallResult<Fn, Args...>, std::decay_t<Fn>, std::decay_t<Args>...>>(
+      std::forward<Fn>(fn), std::forward<Args>(args)...);
+}
+
+// map()'s Source for the thread pool: one call per batch. Holds the pool weakly, as
+// Python's map iterator does: once the executor is gone, nothing more is submitted.
+template <class R, class Fn, class... Iterables>
+class ThreadPoolMapSource {
+ public:
+  ThreadPoolMapSource(std::weak_ptr<ThreadPoolCore> pool, Fn fn, Iterables&&... iterables)
+      : pool_(std::move(pool)), fn_(std::move(fn)), zip_(std::forward<Iterables>(iterables)...) {}
+
+  bool submit_next(std::deque<Future<R>>& out) {
+    std::shared_ptr<ThreadPoolCore> pool = pool_.lock();
+    if (!pool) return false;
+    return zip_.next([&](auto&... args) {
+      auto task = make_task(fn_, args...);
+      out.push_back(task->get_future());
+      pool->submit(std::move(task));
+    });
+  }
+
+ private:
+  std::weak_ptr<ThreadPoolCore> pool_;
+  Fn fn_;
+  Zip<Iterables...> zip_;
+};
+
+}  // namespace detail
+
+template <class Fn, class... Args>
+auto ThreadPoolExecutor::submit(Fn&& fn, Args&&... args) {
+  auto task = detail::make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);
+  auto future = task->get_future();
+  core_->submit(std::move(task));
+  return future;
+}
+
+template <class Fn, class... Iterables>
+auto ThreadPoolExecutor::map(const MapOptions& options, Fn&& fn, Iterables&&... iterables) {
+  using R = detail::CallResult<Fn, decltype(*std::begin(iterables))...>;
+  using Source = detail::ThreadPoolMapSource<R, std::decay_t<Fn>, Iterables...>;
+  detail::validate_map_options(options);
+  return detail::MapRange<R, Source>(
+      Source(core_, std::forward<Fn>(fn), std::forward<Iterables>(iterables)...), options);
+}
+
+}  // namespace concurrent::futures

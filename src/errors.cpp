@@ -1,0 +1,75 @@
+#include "concurrent/futures/errors.hpp"
+
+#include <cstdio>
+#include <mutex>
+#include <utility>
+
+namespace concurrent::futures {
+
+CancelledError::CancelledError()
+    : Error(
+          "the future was cancelled before it ran, so it has no result; check cancelled() "
+          "before asking for the result") {}
+
+TimeoutError::TimeoutError()
+    : Error("the timeout passed before the future finished; wait longer or check done() first") {}
+
+BrokenPromise::BrokenPromise()
+    : Error(
+          "the Promise was destroyed without setting a result or an exception; keep the "
+          "Promise alive until it completes its future") {}
+
+RemoteError::RemoteError(std::string type_name, const std::string& message)
+    : Error(message), type_name_(std::move(type_name)) {}
+
+namespace {
+
+std::mutex handler_mutex;
+ErrorHandler installed_handler;  // guarded by handler_mutex; empty means the default
+
+void default_handler(const std::exception_ptr& error, std::string_view context) {
+  std::string line = describe(error);
+  std::fprintf(stderr, "concurrent::futures: exception in %.*s: %s\n",
+               static_cast<int>(context.size()), context.data(), line.c_str());
+}
+
+}  // namespace
+
+std::string describe(const std::exception_ptr& error) noexcept {
+  try {
+    if (!error) return "no exception";
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    try {
+      return e.what();
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+  return "an exception of a type not derived from std::exception";
+}
+
+ErrorHandler set_error_handler(ErrorHandler handler) {
+  std::lock_guard lock(handler_mutex);
+  return std::exchange(installed_handler, std::move(handler));
+}
+
+void report_error(std::exception_ptr error, std::string_view context) noexcept {
+  try {
+    ErrorHandler handler;
+    {
+      std::lock_guard lock(handler_mutex);
+      handler = installed_handler;
+    }
+    if (handler) {
+      handler(error, context);
+    } else {
+      default_handler(error, context);
+    }
+  } catch (...) {
+    std::fputs("concurrent::futures: the error handler itself threw; its exception was dropped\n",
+               stderr);
+  }
+}
+
+}  // namespace concurrent::futures

@@ -1,0 +1,202 @@
+#include "concurrent/futures/future.hpp"
+
+#include <string>
+
+namespace concurrent::futures {
+
+const char* to_string(FutureState state) noexcept {
+  switch (state) {
+    case FutureState::pending:
+      return "pending";
+    case FutureState::running:
+      return "running";
+    case FutureState::cancelled:
+      return "cancelled";
+    case FutureState::finished:
+      return "finished";
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+void Waiter::notify(std::size_t index, bool failed) {
+  MutexLock lock(mutex_);
+  finished_.push_back(index);
+  --pending_;
+  failure_seen_ = failure_seen_ || failed;
+  // Notify under the lock: once the waiting thread can take the lock it may destroy
+  // this Waiter, so the condition variable must not be touched after unlocking.
+  if (ready()) cv_.notify_one();
+}
+
+bool Waiter::ready() const {
+  switch (wake_on_) {
+    case WakeOn::any:
+      return !finished_.empty() || pending_ == 0;
+    case WakeOn::all:
+      return pending_ == 0;
+    case WakeOn::failure_or_all:
+      return failure_seen_ || pending_ == 0;
+  }
+  return true;
+}
+
+bool Waiter::wait_until(Clock::time_point deadline) {
+  MutexLock lock(mutex_);
+  while (!ready()) {
+    if (deadline == Clock::time_point::max()) {
+      lock.wait(cv_);
+    } else if (!lock.wait_until(cv_, deadline)) {
+      return ready();
+    }
+  }
+  return true;
+}
+
+std::vector<std::size_t> Waiter::take_finished() {
+  MutexLock lock(mutex_);
+  return std::exchange(finished_, {});
+}
+
+bool FutureCoreBase::cancel() {
+  std::vector<UniqueFunction> callbacks;
+  {
+    MutexLock lock(mutex_);
+    const FutureState s = state_.load(std::memory_order_relaxed);
+    if (s == FutureState::cancelled) return true;
+    if (s != FutureState::pending) return false;
+    callbacks = finish_locked(FutureState::cancelled, false);
+  }
+  run_callbacks(callbacks);
+  return true;
+}
+
+bool FutureCoreBase::set_running_or_notify_cancel() {
+  MutexLock lock(mutex_);
+  switch (state_.load(std::memory_order_relaxed)) {
+    case FutureState::pending:
+      state_.store(FutureState::running, std::memory_order_release);
+      return true;
+    case FutureState::cancelled:
+      return false;
+    case FutureState::running:
+      throw InvalidStateError(
+          "set_running_or_notify_cancel() was called on a future that is already running; "
+          "an executor must call it exactly once, before running the work");
+    case FutureState::finished:
+      break;
+  }
+  throw InvalidStateError(
+      "set_running_or_notify_cancel() was called on a future that is already finished; "
+      "an executor must call it exactly once, before completing the future");
+}
+
+void FutureCoreBase::set_exception(std::exception_ptr error) {
+  if (!try_set_exception(std::move(error))) throw_already_done("set_exception()");
+}
+
+bool FutureCoreBase::try_set_exception(std::exception_ptr error) noexcept {
+  if (!error)
+    error = std::make_exception_ptr(
+        InvalidStateError("set_exception() was given a null exception_ptr; pass the exception to "
+                          "store, e.g. std::current_exception() inside a catch block"));
+  return try_complete([&] { exception_ = std::move(error); }, true);
+}
+
+void FutureCoreBase::throw_already_done(const char* operation) const {
+  const bool cancelled = state() == FutureState::cancelled;
+  throw InvalidStateError(std::string(operation) + " was called on a future that is already " +
+                          (cancelled ? "cancelled" : "finished") +
+                          "; a future can be completed only once, so check done() first or "
+                          "complete each Promise exactly once");
+}
+
+bool FutureCoreBase::wait_until(Clock::time_point deadline) const {
+  if (done()) return true;
+  if (deadline <= Clock::now()) return false;
+  Waiter waiter(Waiter::WakeOn::any, 1);
+  WaitLink link{.waiter = &waiter};
+  if (!this->link(link)) return true;
+  const bool finished = waiter.wait_until(deadline);
+  unlink(link);
+  return finished || done();
+}
+
+std::exception_ptr FutureCoreBase::exception_until(Clock::time_point deadline) const {
+  if (!wait_until(deadline)) throw TimeoutError();
+  if (state() == FutureState::cancelled) throw CancelledError();
+  return exception_;
+}
+
+bool FutureCoreBase::link(WaitLink& link) const {
+  MutexLock lock(mutex_);
+  if (is_done_locked()) return false;
+  link.prev = nullptr;
+  link.next = waiters_;
+  if (waiters_ != nullptr) waiters_->prev = &link;
+  waiters_ = &link;
+  link.linked = true;
+  return true;
+}
+
+void FutureCoreBase::unlink(WaitLink& link) const {
+  MutexLock lock(mutex_);
+  if (!link.linked) return;
+  if (link.prev != nullptr) {
+    link.prev->next = link.next;
+  } else {
+    waiters_ = link.next;
+  }
+  if (link.next != nullptr) link.next->prev = link.prev;
+  link.linked = false;
+}
+
+void FutureCoreBase::add_callback(UniqueFunction callback) {
+  {
+    MutexLock lock(mutex_);
+    if (!is_done_locked()) {
+      callbacks_.push_back(std::move(callback));
+      return;
+    }
+  }
+  std::vector<UniqueFunction> now;
+  now.push_back(std::move(callback));
+  run_callbacks(now);
+}
+
+std::vector<UniqueFunction> FutureCoreBase::finish_locked(FutureState final_state, bool failed) {
+  state_.store(final_state, std::memory_order_release);
+  for (WaitLink* link = waiters_; link != nullptr;) {
+    WaitLink* next = link->next;
+    link->linked = false;
+    link->waiter->notify(link->index, failed);
+    link = next;
+  }
+  waiters_ = nullptr;
+  return std::exchange(callbacks_, {});
+}
+
+void FutureCoreBase::run_callbacks(std::vector<UniqueFunction>& callbacks) noexcept {
+  for (auto& callback : callbacks) {
+    try {
+      callback();
+    } catch (...) {
+      report_error(std::current_exception(), "a done-callback");
+    }
+  }
+  callbacks.clear();
+}
+
+void FutureHandle::throw_empty() {
+  throw InvalidStateError(
+      "this future handle is empty (default-constructed or moved from); get futures from "
+      "Promise::get_future() or an executor's submit()");
+}
+
+void throw_empty_promise() {
+  throw InvalidStateError("this Promise is empty (moved from); use the Promise it was moved into");
+}
+
+}  // namespace detail
+}  // namespace concurrent::futures

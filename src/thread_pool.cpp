@@ -1,0 +1,207 @@
+#include "concurrent/futures/thread_pool.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+
+#include "concurrent/futures/errors.hpp"
+#include "concurrent/futures/timeline.hpp"
+
+namespace concurrent::futures {
+
+namespace {
+
+std::size_t default_max_workers() {
+  const unsigned cpus = std::max(1U, std::thread::hardware_concurrency());
+  return std::min<std::size_t>(32, cpus + 4);
+}
+
+std::string default_prefix() {
+  static std::atomic<unsigned> pools{0};
+  return "ThreadPool-" + std::to_string(pools.fetch_add(1, std::memory_order_relaxed));
+}
+
+detail::ThreadPoolConfig make_config(ThreadPoolOptions options) {
+  if (options.max_workers && *options.max_workers == 0) {
+    throw std::invalid_argument("max_workers must be greater than 0");
+  }
+  return detail::ThreadPoolConfig{
+      .max_workers = options.max_workers.value_or(default_max_workers()),
+      .thread_name_prefix = options.thread_name_prefix.empty()
+                                ? default_prefix()
+                                : std::move(options.thread_name_prefix),
+      .initializer = std::move(options.initializer),
+      .timeline = std::move(options.timeline),
+  };
+}
+
+// The pool whose worker is the current thread, if any: shutdown(true) from a worker
+// must not wait for that worker.
+thread_local const detail::ThreadPoolCore* current_pool = nullptr;
+
+}  // namespace
+
+ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options)
+    : core_(std::make_shared<detail::ThreadPoolCore>(make_config(std::move(options)))) {}
+
+ThreadPoolExecutor::~ThreadPoolExecutor() {
+  core_->shutdown(/*wait=*/true, /*cancel_futures=*/false);
+  core_->release_threads();
+}
+
+void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
+  core_->shutdown(wait, cancel_futures);
+}
+
+void ThreadPoolExecutor::throw_bad_max_workers() {
+  throw std::invalid_argument("max_workers must be greater than 0");
+}
+
+namespace detail {
+
+void validate_map_options(const MapOptions& options) {
+  if (options.chunksize < 1) {
+    throw std::invalid_argument("map(): chunksize must be at least 1, got " +
+                                std::to_string(options.chunksize));
+  }
+  if (options.buffersize && *options.buffersize < 1) {
+    throw std::invalid_argument("map(): buffersize must be at least 1 (or unset), got " +
+                                std::to_string(*options.buffersize));
+  }
+}
+
+void throw_map_timeout() {
+  throw TimeoutError(
+      "map(): a result was not ready before the timeout; the calls that had not started were "
+      "cancelled and the iteration has ended");
+}
+
+ThreadPoolCore::ThreadPoolCore(ThreadPoolConfig config) : config_(std::move(config)) {}
+
+ThreadPoolCore::~ThreadPoolCore() = default;
+
+void ThreadPoolCore::submit(std::unique_ptr<WorkItem> item) {
+  if (config_.timeline) item->timeline_id = config_.timeline->on_submit();
+  bool wake = false;
+  {
+    MutexLock lock(mutex_);
+    if (broken_) throw BrokenThreadPool(*broken_);
+    if (shutdown_) throw std::runtime_error("cannot schedule new futures after shutdown");
+    queue_.push_back(std::move(item));
+    // Every idle worker will take one queued item; start a thread only if the idle
+    // ones cannot cover the queue.
+    if (idle_workers_ >= queue_.size()) {
+      wake = true;
+    } else if (threads_.size() < config_.max_workers) {
+      const std::size_t index = threads_.size();
+      threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
+    }
+  }
+  if (wake) work_available_.notify_one();
+}
+
+void ThreadPoolCore::worker_main(std::size_t index) {
+  current_pool = this;
+  const std::string name = config_.thread_name_prefix + "_" + std::to_string(index);
+  // The kernel keeps 15 characters of a thread name.
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+
+  if (config_.initializer) {
+    try {
+      config_.initializer();
+    } catch (...) {
+      report_error(std::current_exception(), "a thread pool initializer");
+      break_pool("a thread pool initializer threw (" + describe(std::current_exception()) +
+                 "), so the pool is broken and runs no more calls; fix the initializer and "
+                 "create a new pool");
+      return;
+    }
+  }
+
+  for (;;) {
+    std::unique_ptr<WorkItem> item;
+    {
+      MutexLock lock(mutex_);
+      while (queue_.empty()) {
+        ++idle_workers_;
+        lock.wait(work_available_);
+        --idle_workers_;
+      }
+      item = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    if (!item) return;  // this worker's stop marker
+    run_item(*item, name);
+    item.reset();  // drop the call's arguments before waiting for the next one
+  }
+}
+
+void ThreadPoolCore::run_item(WorkItem& item, const std::string& worker_name) {
+  if (!config_.timeline) {
+    item.run();
+    return;
+  }
+  const auto started = Timeline::Clock::now();
+  item.run();
+  config_.timeline->on_run(item.timeline_id, worker_name, started, Timeline::Clock::now());
+}
+
+void ThreadPoolCore::break_pool(const std::string& reason) {
+  std::deque<std::unique_ptr<WorkItem>> drained;
+  {
+    MutexLock lock(mutex_);
+    if (!broken_) broken_ = reason;
+    drained = take_queued_calls_locked();
+  }
+  for (auto& item : drained) {
+    item->future().try_set_exception(std::make_exception_ptr(BrokenThreadPool(reason)));
+  }
+}
+
+std::deque<std::unique_ptr<WorkItem>> ThreadPoolCore::take_queued_calls_locked() {
+  std::deque<std::unique_ptr<WorkItem>> calls;
+  std::deque<std::unique_ptr<WorkItem>> markers;  // the other workers still need theirs
+  for (auto& item : queue_) (item ? calls : markers).push_back(std::move(item));
+  queue_.swap(markers);
+  return calls;
+}
+
+void ThreadPoolCore::shutdown(bool wait, bool cancel_futures) {
+  std::deque<std::unique_ptr<WorkItem>> cancelled;
+  {
+    MutexLock lock(mutex_);
+    if (cancel_futures) cancelled = take_queued_calls_locked();
+    if (!shutdown_) {
+      shutdown_ = true;
+      for (std::size_t i = 0; i < threads_.size(); ++i) queue_.push_back(nullptr);
+    }
+  }
+  work_available_.notify_all();
+  for (auto& item : cancelled) item->future().cancel();
+  cancelled.clear();
+
+  if (!wait || is_own_worker()) return;
+  std::lock_guard join_lock(join_mutex_);
+  std::vector<std::thread> threads;
+  {
+    MutexLock lock(mutex_);
+    threads.swap(threads_);
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+void ThreadPoolCore::release_threads() {
+  MutexLock lock(mutex_);
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.detach();
+  }
+  threads_.clear();
+}
+
+bool ThreadPoolCore::is_own_worker() const { return current_pool == this; }
+
+}  // namespace detail
+}  // namespace concurrent::futures
