@@ -1,0 +1,360 @@
+// Tests for Timeline: recording, the Chrome trace-event JSON and the SVG Gantt chart.
+#include "concurrent/futures/timeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "concurrent/futures/thread_pool.hpp"
+
+namespace cf = concurrent::futures;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A strict, small JSON validator (RFC 8259 grammar) so the test needs no JSON library.
+class JsonChecker {
+ public:
+  explicit JsonChecker(std::string text) : s_(std::move(text)) {}
+  bool valid() {
+    ws();
+    if (!value()) return false;
+    ws();
+    return i_ == s_.size();
+  }
+
+ private:
+  bool value() {
+    if (i_ >= s_.size()) return false;
+    switch (s_[i_]) {
+      case '{':
+        return object();
+      case '[':
+        return array();
+      case '"':
+        return string();
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return number();
+    }
+  }
+  bool object() {
+    ++i_;
+    ws();
+    if (peek('}')) return ++i_, true;
+    for (;;) {
+      ws();
+      if (!peek('"') || !string()) return false;
+      ws();
+      if (!peek(':')) return false;
+      ++i_;
+      ws();
+      if (!value()) return false;
+      ws();
+      if (peek('}')) return ++i_, true;
+      if (!peek(',')) return false;
+      ++i_;
+    }
+  }
+  bool array() {
+    ++i_;
+    ws();
+    if (peek(']')) return ++i_, true;
+    for (;;) {
+      ws();
+      if (!value()) return false;
+      ws();
+      if (peek(']')) return ++i_, true;
+      if (!peek(',')) return false;
+      ++i_;
+    }
+  }
+  bool string() {
+    ++i_;
+    while (i_ < s_.size()) {
+      const char c = s_[i_++];
+      if (c == '"') return true;
+      if (static_cast<unsigned char>(c) < 0x20) return false;
+      if (c == '\\') {
+        if (i_ >= s_.size()) return false;
+        const char e = s_[i_++];
+        if (e == 'u') {
+          for (int k = 0; k < 4; ++k, ++i_) {
+            if (i_ >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[i_]))) {
+              return false;
+            }
+          }
+        } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+  bool number() {
+    const std::size_t start = i_;
+    if (peek('-')) ++i_;
+    if (peek('0')) {
+      ++i_;
+    } else if (!digits()) {
+      return false;
+    }
+    if (peek('.')) {
+      ++i_;
+      if (!digits()) return false;
+    }
+    if (peek('e') || peek('E')) {
+      ++i_;
+      if (peek('+') || peek('-')) ++i_;
+      if (!digits()) return false;
+    }
+    return i_ > start;
+  }
+  bool digits() {
+    const std::size_t start = i_;
+    while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) ++i_;
+    return i_ > start;
+  }
+  bool literal(std::string_view word) {
+    if (s_.compare(i_, word.size(), word) != 0) return false;
+    i_ += word.size();
+    return true;
+  }
+  bool peek(char c) const { return i_ < s_.size() && s_[i_] == c; }
+  void ws() {
+    while (i_ < s_.size() && std::string_view(" \t\r\n").find(s_[i_]) != std::string_view::npos) {
+      ++i_;
+    }
+  }
+
+  std::string s_;
+  std::size_t i_ = 0;
+};
+
+bool valid_json(const std::string& text) { return JsonChecker(text).valid(); }
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+std::string trace_of(const cf::Timeline& timeline) {
+  std::ostringstream out;
+  timeline.write_chrome_trace(out);
+  return out.str();
+}
+
+std::string svg_of(const cf::Timeline& timeline, std::string_view title) {
+  std::ostringstream out;
+  timeline.write_svg(out, title);
+  return out.str();
+}
+
+// A timeline with three tasks on two workers, at known times; task 3 never runs.
+std::shared_ptr<cf::Timeline> canned() {
+  const auto origin = cf::Timeline::Clock::now();
+  auto timeline = std::make_shared<cf::Timeline>(origin);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(timeline->on_submit(), static_cast<std::uint64_t>(i));
+  timeline->on_run(0, "ThreadPool-1_0", origin + 100ms, origin + 1100ms);
+  timeline->on_run(1, "ThreadPool-1_1", origin + 200ms, origin + 700ms);
+  timeline->on_run(2, "ThreadPool-1_0", origin + 1100ms, origin + 2500ms);
+  return timeline;
+}
+
+TEST(JsonCheckerTest, AcceptsAndRejects) {
+  EXPECT_TRUE(valid_json(R"({"a":[1,-2.5e3,"x\"y",true,null,{}]})"));
+  EXPECT_FALSE(valid_json(R"({"a":[1,]})"));
+  EXPECT_FALSE(valid_json(R"({"a":01})"));
+  EXPECT_FALSE(valid_json("{\"a\":\"\n\"}"));
+  EXPECT_FALSE(valid_json(R"({"a":1} x)"));
+}
+
+TEST(TimelineTest, RecordsOnlyTasksThatRan) {
+  auto timeline = canned();
+  const auto tasks = timeline->tasks();
+  ASSERT_EQ(tasks.size(), 3u);
+  EXPECT_EQ(tasks[0].id, 0u);
+  EXPECT_EQ(tasks[2].id, 2u);
+  EXPECT_EQ(tasks[1].worker, "ThreadPool-1_1");
+  EXPECT_EQ(tasks[2].finished - tasks[2].started, 1400ms);
+  EXPECT_LE(tasks[0].submitted, tasks[0].started);
+}
+
+TEST(TimelineTest, IgnoresUnknownIdsAndClampsBackwardsTimes) {
+  cf::Timeline timeline;
+  timeline.on_run(7, "nobody", cf::Timeline::Clock::now(), cf::Timeline::Clock::now());
+  EXPECT_TRUE(timeline.tasks().empty());
+  const auto id = timeline.on_submit();
+  const auto t = cf::Timeline::Clock::now();
+  timeline.on_run(id, "w", t, t - 1s);
+  ASSERT_EQ(timeline.tasks().size(), 1u);
+  EXPECT_EQ(timeline.tasks()[0].finished, t);
+}
+
+TEST(TimelineTest, ChromeTraceIsValidJsonWithOneCompleteEventPerTask) {
+  const std::string json = trace_of(*canned());
+  EXPECT_TRUE(valid_json(json)) << json;
+  EXPECT_EQ(count(json, "\"ph\":\"X\""), 3u);
+  EXPECT_EQ(count(json, "\"thread_name\""), 2u);  // one track per worker
+  // Microseconds since the origin.
+  EXPECT_NE(json.find("\"ts\":100000.000,\"dur\":1000000.000"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"ts\":1100000.000,\"dur\":1400000.000"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"tid\":1"), std::string::npos);
+  EXPECT_NE(json.find("\"tid\":2"), std::string::npos);
+  EXPECT_EQ(json.find("task 3"), std::string::npos);
+}
+
+TEST(TimelineTest, ProcessWorkersGetTheirOwnPid) {
+  const auto origin = cf::Timeline::Clock::now();
+  cf::Timeline timeline(origin);
+  timeline.on_run(timeline.on_submit(), "pid 4242", origin, origin + 1ms);
+  timeline.on_run(timeline.on_submit(), "pid 4343", origin, origin + 1ms);
+  const std::string json = trace_of(timeline);
+  EXPECT_TRUE(valid_json(json)) << json;
+  EXPECT_NE(json.find("\"pid\":4242,\"tid\":4242"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"pid\":4343,\"tid\":4343"), std::string::npos) << json;
+  EXPECT_EQ(count(json, "\"process_name\""), 2u);
+}
+
+TEST(TimelineTest, ChromeTraceEscapesWorkerNames) {
+  cf::Timeline timeline;
+  const auto t = cf::Timeline::Clock::now();
+  timeline.on_run(timeline.on_submit(), "odd \"name\"\\\n\x01", t, t);
+  const std::string json = trace_of(timeline);
+  EXPECT_TRUE(valid_json(json)) << json;
+  EXPECT_NE(json.find(R"(odd \"name\"\\\n\u0001)"), std::string::npos) << json;
+}
+
+TEST(TimelineTest, EmptyTimelineStillWritesValidOutput) {
+  cf::Timeline timeline;
+  timeline.on_submit();  // submitted, never ran
+  const std::string json = trace_of(timeline);
+  EXPECT_TRUE(valid_json(json)) << json;
+  EXPECT_EQ(count(json, "\"ph\""), 0u);
+  const std::string svg = svg_of(timeline, "empty");
+  EXPECT_NE(svg.find("no tasks ran"), std::string::npos);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+}
+
+TEST(TimelineTest, SvgHasOneBarPerTaskAxesTitleAndLegend) {
+  const std::string svg = svg_of(*canned(), "busy <threads> & co");
+  EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  EXPECT_EQ(count(svg, "<rect class=\"task\""), 3u);
+  EXPECT_NE(svg.find(">busy &lt;threads&gt; &amp; co</text>"), std::string::npos);
+  // Task numbers down the y axis, seconds along x (0 .. 2.5 s: ticks every 0.5 s).
+  EXPECT_EQ(count(svg, "class=\"ytick\""), 3u);
+  EXPECT_NE(svg.find(">seconds</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">0.0</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">2.5</text>"), std::string::npos);
+  // Coloured by worker: two legend swatches, two distinct bar colours.
+  EXPECT_EQ(count(svg, "<rect class=\"legend\""), 2u);
+  EXPECT_NE(svg.find(">ThreadPool-1_0</text>"), std::string::npos);
+  std::set<std::string> colours;
+  for (auto pos = svg.find("<rect class=\"task\""); pos != std::string::npos;
+       pos = svg.find("<rect class=\"task\"", pos + 1)) {
+    const auto fill = svg.find("fill=\"", pos) + 6;
+    colours.insert(svg.substr(fill, 7));
+  }
+  EXPECT_EQ(colours.size(), 2u);
+  // Tasks 0 and 2 share a worker: the same colour.
+  EXPECT_EQ(count(svg, "fill=\"#4e79a7\"><title>"), 2u);
+  // Every opened element is closed or self-closed (a cheap well-formedness check).
+  EXPECT_EQ(count(svg, "<text"), count(svg, "</text>"));
+  EXPECT_EQ(count(svg, "<title>"), count(svg, "</title>"));
+}
+
+TEST(TimelineTest, SvgScalesToManyTasks) {
+  const auto origin = cf::Timeline::Clock::now();
+  cf::Timeline timeline(origin);
+  for (int i = 0; i < 1000; ++i) {
+    timeline.on_run(timeline.on_submit(), "w" + std::to_string(i % 3), origin + i * 1ms,
+                    origin + i * 1ms + 5ms);
+  }
+  const std::string svg = svg_of(timeline, "many");
+  EXPECT_EQ(count(svg, "<rect class=\"task\""), 1000u);
+  EXPECT_LE(count(svg, "class=\"ytick\""), 21u);
+  EXPECT_LE(count(svg, "class=\"xtick\""), 12u);
+}
+
+TEST(TimelineTest, ConcurrentRecordingKeepsEveryTask) {
+  cf::Timeline timeline;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&timeline, t] {
+      for (int i = 0; i < 500; ++i) {
+        const auto id = timeline.on_submit();
+        const auto now = cf::Timeline::Clock::now();
+        timeline.on_run(id, "thread " + std::to_string(t), now, now);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const auto tasks = timeline.tasks();
+  ASSERT_EQ(tasks.size(), 2000u);
+  for (std::size_t i = 0; i < tasks.size(); ++i) EXPECT_EQ(tasks[i].id, i);
+}
+
+TEST(TimelineTest, ThreadPoolRecordsEveryCallOnItsWorkers) {
+  auto timeline = std::make_shared<cf::Timeline>();
+  {
+    cf::ThreadPoolOptions options;
+    options.max_workers = 3;
+    options.thread_name_prefix = "tl";
+    options.timeline = timeline;
+    cf::ThreadPoolExecutor pool(options);
+    std::vector<cf::Future<void>> futures;
+    for (int i = 0; i < 9; ++i)
+      futures.push_back(pool.submit([] { std::this_thread::sleep_for(5ms); }));
+    for (auto& f : futures) f.result(30s);
+  }
+  const auto tasks = timeline->tasks();
+  ASSERT_EQ(tasks.size(), 9u);
+  std::set<std::string> workers;
+  for (const auto& task : tasks) {
+    workers.insert(task.worker);
+    EXPECT_LE(task.submitted, task.started);
+    EXPECT_GE(task.finished - task.started, 4ms);
+  }
+  EXPECT_GE(workers.size(), 1u);
+  EXPECT_LE(workers.size(), 3u);
+  const std::string json = trace_of(*timeline);
+  EXPECT_TRUE(valid_json(json));
+  EXPECT_EQ(count(json, "\"ph\":\"X\""), 9u);
+}
+
+// The trace also parses with Python's json module when python3 is present.
+TEST(TimelineTest, ChromeTraceParsesWithPython) {
+  if (std::system("python3 -c pass >/dev/null 2>&1") != 0) GTEST_SKIP() << "python3 not found";
+  const std::string path = ::testing::TempDir() + "timeline_test_trace.json";
+  {
+    std::ofstream out(path);
+    canned()->write_chrome_trace(out);
+  }
+  const std::string command =
+      "python3 -c \"import json,sys; d=json.load(open(sys.argv[1])); "
+      "assert len([e for e in d['traceEvents'] if e['ph']=='X'])==3\" " +
+      path;
+  EXPECT_EQ(std::system(command.c_str()), 0);
+  std::remove(path.c_str());
+}
+
+}  // namespace
