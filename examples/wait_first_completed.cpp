@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 namespace cf = concurrent::futures;
@@ -15,13 +14,16 @@ int main() {
   cf::ThreadPoolExecutor pool(3);
 
   // Three mirrors of one file; one of them answers much faster than the others.
-  const std::pair<const char*, std::chrono::milliseconds> mirrors[] = {
-      {"mirror-a", 1000ms}, {"mirror-b", 10ms}, {"mirror-c", 1000ms}};
+  struct Mirror {
+    const char* name;
+    std::chrono::milliseconds latency;
+  };
+  const Mirror mirrors[] = {{"mirror-a", 1000ms}, {"mirror-b", 10ms}, {"mirror-c", 1000ms}};
   std::vector<cf::Future<std::string>> downloads;
-  for (const auto& [name, latency] : mirrors) {
-    downloads.push_back(pool.submit([name, latency] {
-      std::this_thread::sleep_for(latency);  // stands in for a download
-      return std::string(name);
+  for (const Mirror& mirror : mirrors) {
+    downloads.push_back(pool.submit([mirror] {
+      std::this_thread::sleep_for(mirror.latency);  // stands in for a download
+      return std::string(mirror.name);
     }));
   }
 
