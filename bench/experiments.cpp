@@ -76,89 +76,108 @@ constexpr const char* kNoProcessPool =
 
 struct Scale {
   std::string name;
-  std::uint64_t busy_n;     // exp 1: the busy task sums the integers below this
-  double idle_s;            // exp 1: the idle task sleeps this long
-  double wait_s;            // exp 2: the wait task sleeps this long
-  std::uint64_t compute_n;  // exp 2: cos steps of the compute task
-  std::uint64_t sweep_n;    // exp 3: cos steps of the CPU-bound task
-  int http_delay_ms;        // exp 3: the server's latency per request
-  int reps;                 // repetitions of each timing in exp 2 and 3 (median kept)
+  std::uint64_t busy_n = 0;     // exp 1: the busy task sums the integers below this
+  double idle_s = 0;            // exp 1: the idle task sleeps this long
+  double wait_s = 0;            // exp 2: the wait task sleeps this long
+  std::uint64_t compute_n = 0;  // exp 2: cos steps of the compute task
+  std::uint64_t sweep_n = 0;    // exp 3: cos steps of the CPU-bound task
+  int http_delay_ms = 0;        // exp 3: the server's latency per request
+  int reps = 1;                 // repetitions of each timing in exp 2 and 3 (median kept)
   // exp 5
   std::string bench_min_time;
-  int bench_reps;
+  int bench_reps = 1;
   std::vector<std::string> python_micro_args;
 };
 
 Scale scale_named(const std::string& name) {
+  Scale s;
+  s.name = name;
   if (name == "smoke") {
-    return {"smoke",
-            20'000,
-            0.01,
-            0.01,
-            20'000,
-            20'000,
-            5,
-            1,
-            "0.001",
-            1,
-            {"--tasks", "1000", "--workers", "2", "--latency-samples", "20", "--wait-sizes", "1000",
-             "--map-n", "1000", "--chunksizes", "1", "16", "--process-samples", "5", "--callback-n",
-             "1000", "--reps", "1"}};
+    s.busy_n = 20'000;
+    s.idle_s = 0.01;
+    s.wait_s = 0.01;
+    s.compute_n = 20'000;
+    s.sweep_n = 20'000;
+    s.http_delay_ms = 5;
+    s.reps = 1;
+    s.bench_min_time = "0.001";
+    s.bench_reps = 1;
+    s.python_micro_args = {"--tasks",
+                           "1000",
+                           "--workers",
+                           "2",
+                           "--latency-samples",
+                           "20",
+                           "--wait-sizes",
+                           "1000",
+                           "--map-n",
+                           "1000",
+                           "--chunksizes",
+                           "1",
+                           "16",
+                           "--process-samples",
+                           "5",
+                           "--callback-n",
+                           "1000",
+                           "--reps",
+                           "1"};
+  } else if (name == "full") {
+    s.busy_n = 10'000'000;
+    s.idle_s = 2.0;
+    s.wait_s = 1.0;
+    s.compute_n = 10'000'000;
+    s.sweep_n = 5'000'000;
+    s.http_delay_ms = 500;
+    s.reps = 5;
+    s.bench_min_time = "0.5";
+    s.bench_reps = 5;
+    s.python_micro_args = {"--tasks",
+                           "100000",
+                           "--workers",
+                           "1",
+                           "2",
+                           "4",
+                           "8",
+                           "--latency-samples",
+                           "2000",
+                           "--wait-sizes",
+                           "1000",
+                           "10000",
+                           "100000",
+                           "1000000",
+                           "--map-n",
+                           "100000",
+                           "--chunksizes",
+                           "1",
+                           "4",
+                           "16",
+                           "64",
+                           "256",
+                           "--process-samples",
+                           "500",
+                           "--callback-n",
+                           "1000000",
+                           "--reps",
+                           "5"};
+  } else {
+    // Quick: the classic CPU sizes with shorter sleeps (a sleep's speedup does not
+    // depend on its length), 3 repetitions, short micro-benchmark runs.
+    s.busy_n = 10'000'000;
+    s.idle_s = 0.5;
+    s.wait_s = 0.25;
+    s.compute_n = 10'000'000;
+    s.sweep_n = 5'000'000;
+    s.http_delay_ms = 100;
+    s.reps = 3;
+    s.bench_min_time = "0.05";
+    s.bench_reps = 3;
+    s.python_micro_args = {
+        "--tasks",           "100000", "--workers",    "1",      "2",      "4",
+        "--latency-samples", "500",    "--wait-sizes", "1000",   "10000",  "100000",
+        "--map-n",           "10000",  "--chunksizes", "1",      "16",     "256",
+        "--process-samples", "100",    "--callback-n", "100000", "--reps", "3"};
   }
-  if (name == "full") {
-    return {"full",
-            10'000'000,
-            2.0,
-            1.0,
-            10'000'000,
-            5'000'000,
-            500,
-            5,
-            "0.5",
-            5,
-            {"--tasks",
-             "100000",
-             "--workers",
-             "1",
-             "2",
-             "4",
-             "8",
-             "--latency-samples",
-             "2000",
-             "--wait-sizes",
-             "1000",
-             "10000",
-             "100000",
-             "1000000",
-             "--map-n",
-             "100000",
-             "--chunksizes",
-             "1",
-             "4",
-             "16",
-             "64",
-             "256",
-             "--process-samples",
-             "500",
-             "--callback-n",
-             "1000000",
-             "--reps",
-             "5"}};
-  }
-  return {"quick",
-          2'000'000,
-          0.2,
-          0.25,
-          2'000'000,
-          1'000'000,
-          100,
-          3,
-          "0.05",
-          3,
-          {"--tasks",           "100000", "--workers",    "1",      "2",      "4",
-           "--latency-samples", "500",    "--wait-sizes", "1000",   "10000",  "100000",
-           "--map-n",           "10000",  "--chunksizes", "1",      "16",     "256",
-           "--process-samples", "100",    "--callback-n", "100000", "--reps", "3"}};
+  return s;
 }
 
 struct Config {
@@ -747,6 +766,16 @@ void micro_benchmarks(const Config& config, const fs::path& dir, Progress& progr
 // ---------------------------------------------------------------------------------
 // REPORT.md
 
+// The 1-minute load average: other work on the machine skews every parallel figure.
+double load_average() {
+  double load = -1;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
+    std::fclose(f);
+  }
+  return load;
+}
+
 std::string machine_description(const Config& config) {
   std::string cpu = "unknown CPU";
   std::ifstream cpuinfo("/proc/cpuinfo");
@@ -817,8 +846,8 @@ std::string ratio(double a, double b) {
   return fmt(x, x >= 10 ? 0 : (x >= 1 ? 1 : 2)) + "×";
 }
 
-void write_report(const Config& config, const fs::path& dir, const Results& r,
-                  double total_seconds) {
+void write_report(const Config& config, const fs::path& dir, const Results& r, double total_seconds,
+                  double load_before) {
   std::ostringstream md;
   const std::time_t now = std::time(nullptr);
   char date[64];
@@ -831,6 +860,12 @@ void write_report(const Config& config, const fs::path& dir, const Results& r,
      << "- Measured: " << date << ", scale **" << s.name << "**, the run took "
      << duration_text(total_seconds) << ".\n"
      << "- Machine: " << machine_description(config) << ".\n"
+     << "- Load average (1 min) before the run: " << fmt(load_before, 2)
+     << ", after: " << fmt(load_average(), 2)
+     << (load_before > 0.5 ? " — **the machine was busy with other work: parallel speedups are "
+                             "understated**"
+                           : "")
+     << ".\n"
      << "- Python: "
      << (py ? r.python_version + " (standard library concurrent.futures)" : r.python_note) << ".\n"
      << "- Process pool: "
@@ -1302,6 +1337,13 @@ int main(int argc, char** argv) {
   if (!python) std::printf("cf_experiments: Python side %s\n", why.c_str());
   if (!kHaveProcessPool) std::printf("cf_experiments: process-pool rows %s\n", kNoProcessPool);
 
+  const double load_before = load_average();
+  if (load_before > 0.5) {
+    std::printf(
+        "cf_experiments: note: load average %.2f: other work is running, so parallel "
+        "speedups will be understated\n",
+        load_before);
+  }
   const auto t0 = Clock::now();
   try {
     const fs::path dir = results_dir.path();
@@ -1353,7 +1395,7 @@ int main(int argc, char** argv) {
       }
       progress.end();
     }
-    write_report(config, dir, r, seconds_since(t0));
+    write_report(config, dir, r, seconds_since(t0), load_before);
     results_dir.commit();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cf_experiments: error: %s; no results folder was written\n", e.what());
