@@ -1,0 +1,390 @@
+// ProcessPoolExecutor: runs calls in worker processes, in the manner of Python's
+// concurrent.futures.ProcessPoolExecutor. A crash in a call (a segfault, abort(), a
+// signal) takes down only its worker; the pool then reports BrokenProcessPool instead
+// of taking the program with it.
+//
+//   int square(int x) { return x * x; }
+//
+//   cf::ProcessPoolExecutor pool(4);
+//   cf::Future<int> f = pool.submit(square, 7);
+//   f.result();                                                  // 49
+//   for (int y : pool.map({.chunksize = 100}, square, inputs)) ...
+//
+// What crosses to a worker: free functions, static member functions, captureless
+// lambdas, and function objects that are empty or cereal-serializable; arguments and
+// results that cereal can serialize (standard types, and user types with a cereal
+// `serialize` or `save`/`load`) and that are default constructible. Anything else fails
+// to compile with a message saying what to do. A call runs in the worker as
+// `fn(std::move(args)...)` on decoded copies of the arguments.
+//
+// Start methods: `fork` forks every worker from the pool's constructor, before the pool
+// starts its own thread. `spawn` runs this executable again for each worker; `forkserver`
+// (the default) runs it once as a fork server, which forks the workers. A re-executed
+// worker enters worker mode before main() runs (no main() guard is needed) and checks
+// that it runs the same executable as the pool (by build id); if not, it refuses and
+// the pool reports BrokenProcessPool saying so.
+//
+// Failures: an exception thrown by a call reaches result() as the same type and message
+// for the standard exception types and the library's own, as RemoteError (with the
+// original type's name) otherwise. An argument or result that fails to serialize fails
+// that future only. A worker that dies (a signal, exit(), abort(), a crash while reading
+// a call or writing a result) breaks the pool: every pending and running future
+// finishes with BrokenProcessPool naming the worker's pid and how it died, and later
+// submit() throws BrokenProcessPool. Nothing hangs.
+//
+// Lifetime: the destructor calls shutdown(true). After it, no worker process is left
+// (all are reaped) and no file descriptor of the pool stays open. Calls may be submitted
+// from done-callbacks (they run on the pool's management thread); shutdown(true) from a
+// done-callback does not wait for that thread (it would wait for itself).
+//
+// Memory ordering: everything a call wrote in its worker process reaches the parent
+// only through its result; the result is visible once result() returns, as for any
+// Future.
+//
+// Thread safety: every member may be called from any thread.
+//
+// Linux only (pidfd_open, socketpairs, /proc/self/exe).
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "concurrent/futures/detail/map_range.hpp"
+#include "concurrent/futures/detail/process_entry.hpp"
+#include "concurrent/futures/detail/process_serialization.hpp"
+#include "concurrent/futures/future.hpp"
+#include "concurrent/futures/map_options.hpp"
+#include "concurrent/futures/timeline.hpp"
+
+namespace concurrent::futures {
+
+enum class StartMethod { fork, spawn, forkserver };
+
+// A function each worker process runs once before its first call, with its arguments:
+//   ProcessPoolOptions{.initializer = {load_model, std::string("model.bin")}}
+// It accepts what submit() accepts and is checked the same way at compile time. If it
+// throws (or the worker dies in it) the pool is broken: BrokenProcessPool.
+class ProcessInitializer {
+ public:
+  ProcessInitializer() = default;
+  template <class Fn, class... Args>
+  requires(!std::is_same_v<std::decay_t<Fn>, ProcessInitializer>)
+      ProcessInitializer(Fn&& fn, Args&&... args);  // NOLINT(google-explicit-constructor)
+
+  explicit operator bool() const noexcept { return entry_key_ != nullptr; }
+
+  // For the pool: the entry, the encoded callable and the encoded arguments.
+  const char* entry_key() const noexcept { return entry_key_; }
+  const std::string& fn_bytes() const noexcept { return fn_bytes_; }
+  const std::string& args() const noexcept { return args_; }
+
+ private:
+  const char* entry_key_ = nullptr;
+  std::string fn_bytes_;
+  std::string args_;
+};
+
+// Every member has a default initializer, so that designated initializers naming only
+// some members do not trip g++'s -Wmissing-field-initializers.
+struct ProcessPoolOptions {
+  // Default: the number of CPUs this process may use. 0 throws std::invalid_argument.
+  std::optional<std::size_t> max_workers = {};
+  StartMethod start_method = StartMethod::forkserver;
+  // A worker exits after this many calls (a map() chunk counts as one) and a new one
+  // takes its place. 0, or any value with StartMethod::fork, throws
+  // std::invalid_argument.
+  std::optional<std::size_t> max_tasks_per_child = {};
+  ProcessInitializer initializer = {};
+  // Records every call's submit time, its start and end times (measured in the
+  // worker), and the worker ("pid N").
+  std::shared_ptr<Timeline> timeline = {};
+};
+
+namespace detail {
+class ProcessPoolCore;
+}
+
+class ProcessPoolExecutor {
+ public:
+  // Starts the workers (all of them, at once). Throws std::invalid_argument for bad
+  // options, std::system_error if the processes or channels cannot be created.
+  explicit ProcessPoolExecutor(ProcessPoolOptions options = {});
+  // `max_workers` must be greater than 0 (std::invalid_argument otherwise).
+  template <std::integral I>
+  explicit ProcessPoolExecutor(I max_workers)
+      : ProcessPoolExecutor(ProcessPoolOptions{.max_workers = checked_max_workers(max_workers)}) {}
+  ~ProcessPoolExecutor();
+
+  ProcessPoolExecutor(const ProcessPoolExecutor&) = delete;
+  ProcessPoolExecutor& operator=(const ProcessPoolExecutor&) = delete;
+
+  // Schedules fn(args...) in a worker and returns its future. Throws std::runtime_error
+  // after shutdown, BrokenProcessPool once the pool is broken. If an argument cannot
+  // be serialized, the returned future holds the serializer's exception.
+  template <class Fn, class... Args>
+  auto submit(Fn&& fn, Args&&... args);
+
+  // fn applied to the zipped elements of `iterables`, as an input range of results in
+  // input order. `chunksize` elements travel to a worker in one message; each still
+  // gets its own future, so one failing element does not hide the others. `buffersize`
+  // counts chunks, as in Python.
+  template <class Fn, class... Iterables>
+  requires(!std::is_same_v<std::decay_t<Fn>, MapOptions>) auto map(Fn&& fn,
+                                                                   Iterables&&... iterables) {
+    return map(MapOptions{}, std::forward<Fn>(fn), std::forward<Iterables>(iterables)...);
+  }
+  template <class Fn, class... Iterables>
+  auto map(const MapOptions& options, Fn&& fn, Iterables&&... iterables);
+
+  // Stops accepting work. With `wait`, returns once every submitted call has finished
+  // (or was cancelled) and every worker has exited and been reaped. With
+  // `cancel_futures`, cancels the calls that have not been sent to a worker yet.
+  // Idempotent.
+  void shutdown(bool wait = true, bool cancel_futures = false);
+
+  // shutdown(false, true), then SIGTERM (terminate) or SIGKILL (kill) to every worker.
+  // Calls that were running finish with BrokenProcessPool; later submit() throws
+  // std::runtime_error (the pool is shut down).
+  void terminate_workers();
+  void kill_workers();
+
+  std::size_t max_workers() const noexcept;
+  // The pids of the worker processes alive now (for diagnostics and tests).
+  std::vector<int> worker_pids() const;
+
+ private:
+  template <std::integral I>
+  static std::size_t checked_max_workers(I max_workers) {
+    if (max_workers <= 0) throw_bad_max_workers();
+    return static_cast<std::size_t>(max_workers);
+  }
+  [[noreturn]] static void throw_bad_max_workers();
+
+  std::shared_ptr<detail::ProcessPoolCore> core_;
+};
+
+// ---------------------------------------------------------------------------------
+// Implementation.
+
+namespace detail {
+
+// Throws std::runtime_error after shutdown, BrokenProcessPool once broken.
+void process_pool_check_open(ProcessPoolCore& core);
+// Queues `call` (its futures pending) for the management thread; same errors.
+void process_pool_submit(ProcessPoolCore& core, ProcessCall call);
+
+template <class Fn, class... Args>
+constexpr bool check_process_call() {
+  constexpr bool callable_ok = is_process_callable_v<Fn>;
+  static_assert(callable_ok,
+                "ProcessPoolExecutor: fn must be a free function, a static member function, "
+                "a captureless lambda, or a function object that is empty or cereal-"
+                "serializable; a lambda with captures cannot travel to another process: pass "
+                "what it captures as arguments instead");
+  constexpr bool args_ok = (is_process_value_v<Args> && ...);
+  static_assert(args_ok,
+                "ProcessPoolExecutor: every argument must be cereal-serializable (give your "
+                "type a serialize() member, or save()/load()) and default constructible; "
+                "pointers and references cannot travel to another process: pass values");
+  constexpr bool invocable = std::is_invocable_v<Fn&, Args...>;
+  static_assert(!callable_ok || !args_ok || invocable,
+                "ProcessPoolExecutor: fn cannot be called with these arguments (the worker "
+                "calls fn(std::move(args)...) on decoded copies)");
+  return callable_ok && args_ok && invocable;
+}
+
+template <class Fn, class... Args>
+constexpr bool check_process_result() {
+  if constexpr (std::is_invocable_v<Fn&, Args...>) {
+    using R = ProcessCallResult<Fn, Args...>;
+    constexpr bool ok = std::is_void_v<R> || is_process_value_v<R>;
+    static_assert(ok,
+                  "ProcessPoolExecutor: the result type must be void or cereal-serializable "
+                  "and default constructible; return a value, not a pointer or reference");
+    return ok;
+  } else {
+    return false;
+  }
+}
+
+// The element type a map() input yields.
+template <class Iterable>
+using ElementOf = decltype(*std::begin(std::declval<Iterable&>()));
+
+template <class A>
+decltype(auto) as_process_arg(A&& a) {
+  if constexpr (std::is_same_v<ProcessArg<A>, std::decay_t<A>>) {
+    return static_cast<const std::decay_t<A>&>(a);
+  } else {
+    return std::string(a);
+  }
+}
+
+// Encodes one item's arguments onto call.args; on a serialization error, the call's
+// arguments are left as they were and the error propagates.
+template <class... Args>
+void append_process_args(ProcessCall& call, ValueWriter& writer, Args&&... args) {
+  const std::size_t before = call.args.size();
+  try {
+    writer.write(as_process_arg(std::forward<Args>(args))...);
+  } catch (...) {
+    call.args.resize(before);
+    throw;
+  }
+  call.ends.push_back(call.args.size());
+}
+
+// map()'s Source for the process pool: each batch is one chunk of up to `chunksize`
+// elements, sent as one message, with one future per element.
+template <class R, class Fn, class... Iterables>
+class ProcessMapSource {
+ public:
+  ProcessMapSource(std::weak_ptr<ProcessPoolCore> pool, Fn fn, std::size_t chunksize,
+                   Iterables&&... iterables)
+      : pool_(std::move(pool)),
+        fn_(std::move(fn)),
+        chunksize_(chunksize),
+        zip_(std::forward<Iterables>(iterables)...) {}
+
+  bool submit_next(std::deque<Future<R>>& out) {
+    std::shared_ptr<ProcessPoolCore> pool = pool_.lock();
+    if (!pool || exhausted_) return false;
+    using Entry = ProcessEntry<false, Fn, ProcessArg<ElementOf<Iterables>>...>;
+    (void)Entry::registered;
+    ProcessCall call;
+    call.entry_key = Entry::key();
+    call.args.reserve(std::min<std::size_t>(chunksize_, 4096) * 8);
+    call.ends.reserve(std::min<std::size_t>(chunksize_, 4096));
+    {
+      ValueWriter writer(&call.args);
+      for (std::size_t taken = 0; taken < chunksize_; ++taken) {
+        std::exception_ptr error;
+        const bool more = zip_.next([&](auto&... args) {
+          try {
+            append_process_args(call, writer, args...);
+          } catch (...) {
+            error = std::current_exception();
+          }
+        });
+        if (!more) {
+          exhausted_ = true;
+          break;
+        }
+        // An element whose arguments failed to serialize gets a failed future of its
+        // own, in its place in the output.
+        if (error) {
+          flush(*pool, call, out);
+          Promise<R> failed;
+          failed.set_exception(error);
+          out.push_back(failed.get_future());
+          call.args.clear();
+          call.ends.clear();
+        }
+      }
+    }
+    flush(*pool, call, out);
+    return !exhausted_;
+  }
+
+ private:
+  void flush(ProcessPoolCore& pool, ProcessCall& call, std::deque<Future<R>>& out) {
+    if (call.size() == 0) return;
+    ProcessCall message;
+    message.entry_key = call.entry_key;
+    save_callable(fn_, message.fn_bytes);
+    message.args = std::move(call.args);
+    message.ends = std::move(call.ends);
+    auto sink = std::make_unique<PromiseSink<R>>(message.size());
+    for (std::size_t i = 0; i < message.size(); ++i) out.push_back(sink->future(i));
+    message.sink = std::move(sink);
+    call.args = std::string();
+    call.ends = {};
+    process_pool_submit(pool, std::move(message));
+  }
+
+  std::weak_ptr<ProcessPoolCore> pool_;
+  Fn fn_;
+  std::size_t chunksize_;
+  Zip<Iterables...> zip_;
+  bool exhausted_ = false;
+};
+
+}  // namespace detail
+
+template <class Fn, class... Args>
+requires(!std::is_same_v<std::decay_t<Fn>, ProcessInitializer>)
+    ProcessInitializer::ProcessInitializer(Fn&& fn, Args&&... args) {
+  using F = std::decay_t<Fn>;
+  if constexpr (detail::check_process_call<F, detail::ProcessArg<Args>...>()) {
+    using Entry = detail::ProcessEntry<true, F, detail::ProcessArg<Args>...>;
+    (void)Entry::registered;
+    detail::check_process_entry(Entry::key());
+    detail::save_callable(static_cast<const F&>(fn), fn_bytes_);
+    detail::ValueWriter(&args_).write(detail::as_process_arg(std::forward<Args>(args))...);
+    entry_key_ = Entry::key();
+  }
+}
+
+template <class Fn, class... Args>
+auto ProcessPoolExecutor::submit(Fn&& fn, Args&&... args) {
+  using F = std::decay_t<Fn>;
+  constexpr bool call_ok = detail::check_process_call<F, detail::ProcessArg<Args>...>();
+  constexpr bool result_ok = detail::check_process_result<F, detail::ProcessArg<Args>...>();
+  if constexpr (call_ok && result_ok) {
+    using Entry = detail::ProcessEntry<false, F, detail::ProcessArg<Args>...>;
+    using R = typename Entry::Result;
+    (void)Entry::registered;
+    detail::process_pool_check_open(*core_);
+    detail::check_process_entry(Entry::key());
+    auto sink = std::make_unique<detail::PromiseSink<R>>(1);
+    Future<R> future = sink->future(0);
+    detail::ProcessCall call;
+    call.entry_key = Entry::key();
+    try {
+      detail::save_callable(static_cast<const F&>(fn), call.fn_bytes);
+      detail::ValueWriter writer(&call.args);
+      detail::append_process_args(call, writer, std::forward<Args>(args)...);
+    } catch (...) {
+      // Only this future fails; the pool never saw the call.
+      sink->fail(0, std::current_exception());
+      return future;
+    }
+    call.sink = std::move(sink);
+    detail::process_pool_submit(*core_, std::move(call));
+    return future;
+  } else {
+    return Future<int>();  // unreachable: a static_assert above has failed
+  }
+}
+
+template <class Fn, class... Iterables>
+auto ProcessPoolExecutor::map(const MapOptions& options, Fn&& fn, Iterables&&... iterables) {
+  using F = std::decay_t<Fn>;
+  constexpr bool call_ok =
+      detail::check_process_call<F, detail::ProcessArg<detail::ElementOf<Iterables>>...>();
+  constexpr bool result_ok =
+      detail::check_process_result<F, detail::ProcessArg<detail::ElementOf<Iterables>>...>();
+  if constexpr (call_ok && result_ok) {
+    using R = detail::ProcessCallResult<F, detail::ProcessArg<detail::ElementOf<Iterables>>...>;
+    using Source = detail::ProcessMapSource<R, F, Iterables...>;
+    detail::validate_map_options(options);
+    detail::process_pool_check_open(*core_);
+    return detail::MapRange<R, Source>(
+        Source(core_, std::forward<Fn>(fn), static_cast<std::size_t>(options.chunksize),
+               std::forward<Iterables>(iterables)...),
+        options);
+  } else {
+    return 0;  // unreachable: a static_assert above has failed
+  }
+}
+
+}  // namespace concurrent::futures

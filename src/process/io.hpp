@@ -1,0 +1,45 @@
+// Small POSIX helpers for the process pool: owned file descriptors and whole-buffer
+// blocking I/O (used by workers and the fork server; the parent's management thread
+// uses non-blocking I/O instead).
+#pragma once
+
+#include <unistd.h>
+
+#include <cstddef>
+#include <string>
+#include <utility>
+
+namespace concurrent::futures::detail {
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  ~UniqueFd() { reset(); }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+  explicit operator bool() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Reads exactly `n` bytes. Returns false on end of file before any byte; throws
+// std::system_error on an error or a short read mid-way.
+bool read_exact(int fd, void* data, std::size_t n);
+// Writes all `n` bytes (MSG_NOSIGNAL on sockets); throws std::system_error on error.
+void write_all(int fd, const void* data, std::size_t n);
+
+// Throws std::system_error(errno, what).
+[[noreturn]] void throw_errno(const char* what);
+
+}  // namespace concurrent::futures::detail

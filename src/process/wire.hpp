@@ -1,0 +1,172 @@
+// The wire format between a ProcessPoolExecutor and its workers: frames, and the
+// messages inside them. Private to the library.
+//
+// A channel is a stream socket carrying frames:
+//
+//   frame   := magic:u32 "CFPP"  type:u8  zero:u8[3]  length:u64  payload[length]
+//
+// All integers are little-endian (both ends are the same executable on the same
+// machine). Message payloads, by type:
+//
+//   parent → worker
+//     config   build_id:str  max_tasks:u64  timeline:u8  has_init:u8
+//              [init_key:str  init_fn:str  init_args:str]
+//     call     seq:u64  entry_key:str  fn:str  count:u32  { index:u32  args:str }*count
+//     stop     (empty)
+//   worker → parent
+//     ready    pid:u32
+//     refused  message:str                      (then the worker exits)
+//     init_failed  message:str                  (then the worker exits)
+//     result   seq:u64  index:u32  started_ns:i64  finished_ns:i64  status:u8
+//              status 0: value:str
+//              status 1: kind:u8  type_name:str  message:str
+//
+//   str := length:u64 bytes[length]
+//
+// Decoding never trusts a length: every read is checked against the bytes present, and
+// a violation throws WireError. A frame with a bad magic, an unknown type or a length
+// above kMaxFrameBytes means the channel itself is corrupt.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace concurrent::futures::detail::wire {
+
+class WireError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class MessageType : std::uint8_t {
+  config = 1,
+  call = 2,
+  stop = 3,
+  ready = 16,
+  refused = 17,
+  init_failed = 18,
+  result = 19,
+};
+
+inline constexpr std::uint32_t kFrameMagic = 0x50504643;  // "CFPP" read as little-endian
+inline constexpr std::size_t kFrameHeaderBytes = 16;
+// The largest message: one call's arguments (a whole map() chunk) or one result. Larger
+// lets bigger values cross; smaller bounds what a corrupt length can make a reader
+// allocate before it finds out.
+inline constexpr std::uint64_t kMaxFrameBytes = std::uint64_t{1} << 31;
+
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void u32(std::uint32_t v) { raw(&v, sizeof v); }
+  void u64(std::uint64_t v) { raw(&v, sizeof v); }
+  void i64(std::int64_t v) { raw(&v, sizeof v); }
+  void str(std::string_view s) {
+    u64(s.size());
+    out_.append(s.data(), s.size());
+  }
+
+ private:
+  void raw(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
+  std::string& out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  std::uint8_t u8();
+  std::uint32_t u32();
+  std::uint64_t u64();
+  std::int64_t i64();
+  std::string_view str();
+  bool at_end() const { return pos_ == in_.size(); }
+  // Throws WireError unless every byte was read.
+  void expect_end() const;
+
+ private:
+  const char* take(std::size_t n);
+  std::string_view in_;
+  std::size_t pos_ = 0;
+};
+
+// Appends a frame header for `type` to `out`; returns where it starts, for end_frame.
+std::size_t begin_frame(std::string& out, MessageType type);
+// Writes the payload length (everything appended since begin_frame) into the header.
+void end_frame(std::string& out, std::size_t frame_start);
+
+struct FrameHeader {
+  MessageType type;
+  std::uint64_t length;
+};
+// Parses a header of kFrameHeaderBytes bytes; throws WireError if it is corrupt.
+FrameHeader parse_frame_header(const char* bytes);
+
+// Splits a byte stream into frames. Feed it whatever arrived; next() hands out each
+// complete frame's payload (valid until the next feed/next call).
+class FrameDecoder {
+ public:
+  // Appends `n` bytes read from the channel.
+  void feed(const char* data, std::size_t n);
+  // A buffer to read into directly, of at least `min` bytes; then commit(read).
+  char* prepare(std::size_t min);
+  void commit(std::size_t n);
+  // The next complete frame, or false if more bytes are needed. Throws WireError if the
+  // framing is corrupt (the channel cannot be trusted after that).
+  bool next(MessageType& type, std::string_view& payload);
+  bool empty() const { return begin_ == end_; }
+
+ private:
+  void compact();
+  std::vector<char> buffer_;
+  std::size_t begin_ = 0;  // first unconsumed byte
+  std::size_t end_ = 0;    // one past the last byte received
+};
+
+// ---- Messages ----------------------------------------------------------------------
+
+struct ConfigMessage {
+  std::string_view build_id;
+  std::uint64_t max_tasks = 0;  // 0: no limit
+  bool timeline = false;
+  bool has_init = false;
+  std::string_view init_key, init_fn, init_args;
+};
+void encode_config(std::string& out, const ConfigMessage& m);
+ConfigMessage decode_config(std::string_view payload);
+
+struct CallItemView {
+  std::uint32_t index;
+  std::string_view args;
+};
+struct CallMessage {
+  std::uint64_t seq = 0;
+  std::string_view entry_key;
+  std::string_view fn;
+  std::vector<CallItemView> items;
+};
+CallMessage decode_call(std::string_view payload);
+
+enum class ResultStatus : std::uint8_t { value = 0, exception = 1 };
+
+struct ResultMessage {
+  std::uint64_t seq = 0;
+  std::uint32_t index = 0;
+  std::int64_t started_ns = 0;
+  std::int64_t finished_ns = 0;
+  ResultStatus status = ResultStatus::value;
+  std::string_view value;  // status value
+  std::uint8_t kind = 0;   // status exception
+  std::string_view type_name;
+  std::string_view message;
+};
+ResultMessage decode_result(std::string_view payload);
+
+std::string_view decode_text(std::string_view payload);  // refused, init_failed
+std::uint32_t decode_ready(std::string_view payload);
+
+}  // namespace concurrent::futures::detail::wire

@@ -1,0 +1,349 @@
+// The worker loop and the fork server, and the hook that enters them before main().
+//
+// Entering worker mode before main(): a spawned worker (or the fork server) is this
+// same executable run again with kWorkerMarkerVariable set. A constructor function in
+// this file notices the marker while the program's static initializers run. It must
+// not start serving calls yet: entry points (detail/process_entry.hpp) and the user's
+// globals are set up by initializers that may come *after* it in the executable's
+// .init_array (their order follows the link order, which a library cannot rely on).
+// So it looks itself up in the executable's .init_array and runs every initializer
+// after it, in order, itself; then it serves calls and ends with _exit(), never
+// returning to the loader. The effect is exactly "all static initializers ran, then the
+// worker loop instead of main()". The initializers before it have already run.
+// (A worker started with StartMethod::fork is a copy of the parent and needs none of
+// this; a fork server's children inherit the server's fully initialized state.)
+
+#include "process/worker.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "concurrent/futures/detail/process_entry.hpp"
+#include "concurrent/futures/errors.hpp"
+#include "process/image.hpp"
+#include "process/io.hpp"
+#include "process/remote_exception.hpp"
+#include "process/wire.hpp"
+
+namespace concurrent::futures::detail {
+
+namespace {
+
+// Results of one call message are written when the call ends, or earlier once this many
+// bytes wait. Larger: fewer system calls for chunks of small results; smaller: the
+// parent hears of finished items of a long chunk sooner.
+constexpr std::size_t kResultFlushBytes = 64 * 1024;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+class Channel {
+ public:
+  explicit Channel(int fd) : fd_(fd) {}
+
+  // The next frame, or false at end of file. Throws wire::WireError or system_error.
+  bool read(wire::MessageType& type, std::string& payload) {
+    char header[wire::kFrameHeaderBytes];
+    if (!read_exact(fd_, header, sizeof header)) return false;
+    const wire::FrameHeader h = wire::parse_frame_header(header);
+    payload.resize(static_cast<std::size_t>(h.length));
+    if (h.length > 0 && !read_exact(fd_, payload.data(), payload.size())) {
+      throw wire::WireError("the channel closed in the middle of a message");
+    }
+    type = h.type;
+    return true;
+  }
+
+  std::string& out() { return out_; }
+  void flush() {
+    if (out_.empty()) return;
+    write_all(fd_, out_.data(), out_.size());
+    out_.clear();
+  }
+
+  void send_text(wire::MessageType type, std::string_view text) {
+    const std::size_t start = wire::begin_frame(out_, type);
+    wire::Writer(out_).str(text);
+    wire::end_frame(out_, start);
+    flush();
+  }
+
+ private:
+  int fd_;
+  std::string out_;
+};
+
+class Runner final : public ItemRunner {
+ public:
+  Runner(Channel& channel, std::uint64_t seq, const std::vector<std::uint32_t>& indices,
+         bool timeline)
+      : channel_(channel), seq_(seq), indices_(indices), timeline_(timeline) {}
+
+  void run_item(std::size_t index, Body body, void* context) override {
+    const std::int64_t started = timeline_ ? now_ns() : 0;
+    value_.clear();
+    std::exception_ptr error;
+    try {
+      body(context, index, value_);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    const std::int64_t finished = timeline_ ? now_ns() : 0;
+    std::string& out = channel_.out();
+    const std::size_t start = wire::begin_frame(out, wire::MessageType::result);
+    wire::Writer w(out);
+    w.u64(seq_);
+    w.u32(indices_[index]);
+    w.i64(started);
+    w.i64(finished);
+    if (!error) {
+      w.u8(static_cast<std::uint8_t>(wire::ResultStatus::value));
+      w.str(value_);
+    } else {
+      const EncodedException e = encode_exception(error);
+      w.u8(static_cast<std::uint8_t>(wire::ResultStatus::exception));
+      w.u8(e.kind);
+      w.str(e.type_name);
+      w.str(e.message);
+    }
+    wire::end_frame(out, start);
+    if (out.size() >= kResultFlushBytes) channel_.flush();
+  }
+
+ private:
+  Channel& channel_;
+  std::uint64_t seq_;
+  const std::vector<std::uint32_t>& indices_;
+  bool timeline_;
+  std::string value_;
+};
+
+// Runs the items of `call` through `entry` (or fails each, if there is none).
+void run_call(Channel& channel, const wire::CallMessage& call, bool timeline) {
+  std::vector<std::uint32_t> indices;
+  std::vector<std::string_view> args;
+  indices.reserve(call.items.size());
+  args.reserve(call.items.size());
+  for (const wire::CallItemView& item : call.items) {
+    indices.push_back(item.index);
+    args.push_back(item.args);
+  }
+  Runner runner(channel, call.seq, indices, timeline);
+  bool ambiguous = false;
+  const EntryFn entry = find_process_entry(call.entry_key, &ambiguous);
+  if (entry != nullptr) {
+    entry(call.fn, args, runner);
+    return;
+  }
+  const std::string reason = ambiguous
+                                 ? "the worker process has two different entry points named \"" +
+                                       std::string(call.entry_key) + "\"; the call was not run"
+                                 : "the worker process has no entry point named \"" +
+                                       std::string(call.entry_key) + "\"; the call was not run";
+  struct Fail {
+    static void body(void* reason, std::size_t, std::string&) {
+      throw std::invalid_argument(*static_cast<const std::string*>(reason));
+    }
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    runner.run_item(i, &Fail::body, const_cast<std::string*>(&reason));
+  }
+}
+
+// Runs the initializer; returns its error message, or nothing if it succeeded.
+bool run_initializer(const wire::ConfigMessage& config, std::string& error) {
+  EntryFn entry = find_process_entry(config.init_key);
+  if (entry == nullptr) {
+    error = "the worker process has no initializer entry named \"" + std::string(config.init_key) +
+            "\"";
+    return false;
+  }
+  struct Capture final : ItemRunner {
+    void run_item(std::size_t index, Body body, void* context) override {
+      std::string ignored;
+      try {
+        body(context, index, ignored);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    std::exception_ptr error;
+  } capture;
+  std::vector<std::string_view> args{config.init_args};
+  entry(config.init_fn, args, capture);
+  if (!capture.error) return true;
+  const EncodedException e = encode_exception(capture.error);
+  error = "the initializer threw " + e.type_name + ": " + e.message;
+  return false;
+}
+
+}  // namespace
+
+int worker_main(int fd) noexcept {
+  Channel channel(fd);
+  std::string payload;
+  wire::MessageType type{};
+  try {
+    if (!channel.read(type, payload)) return 0;
+    if (type != wire::MessageType::config) {
+      throw wire::WireError("the first message was not the configuration");
+    }
+    const wire::ConfigMessage config = wire::decode_config(payload);
+    const std::string& own_id = executable_build_id();
+    if (config.build_id != own_id) {
+      channel.send_text(wire::MessageType::refused,
+                        "worker process " + std::to_string(::getpid()) +
+                            " runs a different executable than the pool (build id " +
+                            (own_id.empty() ? std::string("unknown") : own_id) +
+                            ", the pool's is " + std::string(config.build_id) +
+                            "); it refused to run calls. Rebuild and restart the program");
+      return kExitRefused;
+    }
+    if (config.has_init) {
+      std::string error;
+      if (!run_initializer(config, error)) {
+        channel.send_text(wire::MessageType::init_failed, error);
+        return kExitInitFailed;
+      }
+    }
+    {
+      const std::size_t start = wire::begin_frame(channel.out(), wire::MessageType::ready);
+      wire::Writer(channel.out()).u32(static_cast<std::uint32_t>(::getpid()));
+      wire::end_frame(channel.out(), start);
+      channel.flush();
+    }
+    std::uint64_t calls = 0;
+    while (channel.read(type, payload)) {
+      if (type == wire::MessageType::stop) break;
+      if (type != wire::MessageType::call) {
+        throw wire::WireError("unexpected message type " + std::to_string(static_cast<int>(type)));
+      }
+      const wire::CallMessage call = wire::decode_call(payload);
+      run_call(channel, call, config.timeline);
+      channel.flush();
+      if (config.max_tasks != 0 && ++calls >= config.max_tasks) break;
+    }
+    return 0;
+  } catch (const wire::WireError& e) {
+    std::fprintf(stderr, "concurrent::futures worker %d: unreadable message from the pool: %s\n",
+                 static_cast<int>(::getpid()), e.what());
+    return kExitBadMessage;
+  } catch (const std::exception& e) {
+    return kExitParentGone;
+  } catch (...) {
+    return kExitParentGone;
+  }
+}
+
+namespace {
+
+bool receive_request(int control, ForkServerRequest& request, int& passed_fd) {
+  passed_fd = -1;
+  iovec iov{&request, sizeof request};
+  alignas(cmsghdr) char control_buffer[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control_buffer;
+  msg.msg_controllen = sizeof control_buffer;
+  ssize_t n;
+  do {
+    n = ::recvmsg(control, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof request)) return false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      std::memcpy(&passed_fd, CMSG_DATA(c), sizeof(int));
+    }
+  }
+  return true;
+}
+
+void reply(int control, int value, int error) {
+  const ForkServerReply r{value, error};
+  (void)::send(control, &r, sizeof r, MSG_NOSIGNAL);
+}
+
+}  // namespace
+
+int forkserver_main(int control) noexcept {
+  ForkServerRequest request{};
+  int fd = -1;
+  while (receive_request(control, request, fd)) {
+    if (request.op == static_cast<int>(ForkServerOp::fork_worker) && fd >= 0) {
+      const pid_t pid = ::fork();
+      if (pid == 0) {
+        ::close(control);
+        ::_exit(worker_main(fd));
+      }
+      const int error = pid < 0 ? errno : 0;
+      ::close(fd);
+      reply(control, pid, error);
+    } else if (request.op == static_cast<int>(ForkServerOp::wait_worker)) {
+      if (fd >= 0) ::close(fd);
+      int status = 0;
+      pid_t r;
+      do {
+        r = ::waitpid(request.pid, &status, 0);
+      } while (r < 0 && errno == EINTR);
+      reply(control, status, r < 0 ? errno : 0);
+    } else {
+      if (fd >= 0) ::close(fd);
+      reply(control, -1, EINVAL);
+    }
+  }
+  // The pool is gone: its workers see their channels close and exit; reap them all.
+  int status = 0;
+  while (::waitpid(-1, &status, 0) > 0 || errno == EINTR) {
+  }
+  return 0;
+}
+
+namespace {
+
+__attribute__((constructor)) void process_worker_hook(int argc, char** argv, char** envp) {
+  const char* marker = std::getenv(kWorkerMarkerVariable);
+  if (marker == nullptr) return;
+  const std::string_view value(marker);
+  bool server = false;
+  std::string_view number;
+  if (value.substr(0, 7) == "worker:") {
+    number = value.substr(7);
+  } else if (value.substr(0, 11) == "forkserver:") {
+    server = true;
+    number = value.substr(11);
+  } else {
+    return;
+  }
+  int fd = 0;
+  for (char c : number) {
+    if (c < '0' || c > '9' || fd > 100000) return;
+    fd = fd * 10 + (c - '0');
+  }
+  if (number.empty() || ::fcntl(fd, F_GETFD) < 0) return;
+  ::unsetenv(kWorkerMarkerVariable);
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  // Be the program the user wrote, minus main(): finish static initialization first.
+  (void)run_initializers_after(&process_worker_hook, argc, argv, envp);
+  ::_exit(server ? forkserver_main(fd) : worker_main(fd));
+}
+
+}  // namespace
+
+}  // namespace concurrent::futures::detail
