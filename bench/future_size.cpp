@@ -25,6 +25,12 @@ std::atomic<std::size_t> g_bytes{0};
 std::atomic<std::size_t> g_allocations{0};
 }  // namespace
 
+// The replacement pair allocates with malloc and frees with free; g++ cannot see that the
+// two match and warns (-Wmismatched-new-delete).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 void* operator new(std::size_t size) {
   g_bytes.fetch_add(size, std::memory_order_relaxed);
   g_allocations.fetch_add(1, std::memory_order_relaxed);

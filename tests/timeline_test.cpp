@@ -286,8 +286,9 @@ TEST(TimelineTest, SvgScalesToManyTasks) {
   const auto origin = cf::Timeline::Clock::now();
   cf::Timeline timeline(origin);
   for (int i = 0; i < 1000; ++i) {
-    timeline.on_run(timeline.on_submit(), "w" + std::to_string(i % 3), origin + i * 1ms,
-                    origin + i * 1ms + 5ms);
+    std::string worker = "w";  // not "w" + ...: g++ 12 -O3 warns falsely (-Wrestrict)
+    worker += std::to_string(i % 3);
+    timeline.on_run(timeline.on_submit(), worker, origin + i * 1ms, origin + i * 1ms + 5ms);
   }
   const std::string svg = svg_of(timeline, "many");
   EXPECT_EQ(count(svg, "<rect class=\"task\""), 1000u);
@@ -303,7 +304,9 @@ TEST(TimelineTest, ConcurrentRecordingKeepsEveryTask) {
       for (int i = 0; i < 500; ++i) {
         const auto id = timeline.on_submit();
         const auto now = cf::Timeline::Clock::now();
-        timeline.on_run(id, "thread " + std::to_string(t), now, now);
+        std::string worker = "thread ";
+        worker += std::to_string(t);
+        timeline.on_run(id, worker, now, now);
       }
     });
   }

@@ -104,6 +104,16 @@ def map_rate(n, chunksize):
         return n / (clock() - t0)
 
 
+def process_map_rate(n, chunksize):
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as executor:
+        executor.submit(noop).result()
+        t0 = clock()
+        for _ in executor.map(identity, range(n), chunksize=chunksize):
+            pass
+        return n / (clock() - t0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=100_000)
@@ -149,6 +159,11 @@ def main():
         progress(f"map of {args.map_n} calls, chunksize {c}")
         add(f"map/chunksize:{c}", median_of(args.reps, lambda: map_rate(args.map_n, c)),
             "calls/s", chunksize=c)
+
+    for c in args.chunksizes:
+        progress(f"process pool map of {args.map_n} calls, chunksize {c}")
+        add(f"map_process/chunksize:{c}",
+            median_of(args.reps, lambda: process_map_rate(args.map_n, c)), "calls/s", chunksize=c)
 
     progress("process pool round trip")
     context = multiprocessing.get_context("fork")
