@@ -166,8 +166,8 @@ std::string describe_exit(pid_t pid, const ExitStatus& s) {
 }
 
 const char* const kBrokenAdvice =
-    "; the process pool is broken: calls that were pending or running failed, and it "
-    "accepts no more work. Create a new ProcessPoolExecutor";
+    "; the process pool is broken (calls that were pending or running failed, and it "
+    "accepts no more work): create a new ProcessPoolExecutor";
 
 }  // namespace
 
