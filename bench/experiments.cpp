@@ -161,7 +161,7 @@ Scale scale_named(const std::string& name) {
                            "5"};
   } else {
     // Quick: the classic CPU sizes with shorter sleeps (a sleep's speedup does not
-    // depend on its length), 3 repetitions, short micro-benchmark runs.
+    // depend on its length), 3 repetitions; micro-benchmarks: 5 short repetitions.
     s.busy_n = 10'000'000;
     s.idle_s = 0.5;
     s.wait_s = 0.25;
@@ -169,8 +169,8 @@ Scale scale_named(const std::string& name) {
     s.sweep_n = 5'000'000;
     s.http_delay_ms = 100;
     s.reps = 3;
-    s.bench_min_time = "0.05";
-    s.bench_reps = 3;
+    s.bench_min_time = "0.1";
+    s.bench_reps = 5;
     s.python_micro_args = {
         "--tasks",           "100000", "--workers",    "1",      "2",      "4",
         "--latency-samples", "500",    "--wait-sizes", "1000",   "10000",  "100000",
