@@ -637,6 +637,7 @@ TEST_P(ProcessPoolTest, MapInChunksKeepsOrderAndPerItemErrors) {
     ++count;
   }
   EXPECT_EQ(count, 1000);
+  EXPECT_EQ(sum, 332833500);
   // Zipped inputs, a failing element in the middle of a chunk, iteration goes on.
   std::vector<int> a{5, 5, 5, 5, 5};
   std::vector<int> b{2, 3, 0, 5, 1};
