@@ -40,7 +40,8 @@ TEST(ProcessWire, FramesRoundTrip) {
   config.max_tasks = 7;
   config.has_init = true;
   config.init_key = "key";
-  config.init_args = std::string("\0\1", 2);
+  const std::string init_args("\0\1", 2);
+  config.init_args = init_args;
   wire::encode_config(out, config);
   const std::size_t start = wire::begin_frame(out, wire::MessageType::stop);
   wire::end_frame(out, start);

@@ -604,7 +604,7 @@ void ProcessPoolCore::manager_main() noexcept {
   }
   kill_and_reap_all();
   if (fork_server_) fork_server_->stop();
-  wakeup_.reset();
+  // wakeup_ stays open until the core is destroyed: shutdown() may still write to it.
   MutexLock lock(mutex_);
   finished_ = true;
 }
