@@ -298,6 +298,7 @@ void map_cf(benchmark::State& state, std::int64_t n) {
   for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<int>(i);
   cf::MapOptions options;
   options.chunksize = state.range(0);
+  for (int y : pool.map(options, identity, inputs)) benchmark::DoNotOptimize(y);  // warm-up
   for (auto _ : state) {
     std::int64_t sum = 0;
     for (int y : pool.map(options, identity, inputs)) sum += y;
@@ -337,6 +338,7 @@ void map_cf_process_pool(benchmark::State& state, std::int64_t n) {
   for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<int>(i);
   cf::MapOptions options;
   options.chunksize = state.range(0);
+  for (int y : pool.map(options, identity, inputs)) benchmark::DoNotOptimize(y);  // warm-up
   for (auto _ : state) {
     std::int64_t sum = 0;
     for (int y : pool.map(options, identity, inputs)) sum += y;
