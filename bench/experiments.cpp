@@ -479,6 +479,8 @@ struct Results {
   std::optional<json::Value> micro;  // Google Benchmark JSON
   std::optional<json::Value> py_micro;
   std::optional<json::Value> future_size;
+  std::optional<json::Value> process_micro;     // process_pool_bench's Google Benchmark JSON
+  std::optional<json::Value> py_process_micro;  // process_pool_peer.py
   std::vector<std::string> notes;
 };
 
@@ -758,7 +760,36 @@ void micro_benchmarks(const Config& config, const fs::path& dir, Progress& progr
   text << in.rdbuf();
   r.micro = json::parse(text.str());
 
+  const fs::path process_bench = config.bin_dir / "process_pool_bench";
+  if (fs::exists(process_bench)) {
+    progress.note("Google Benchmark: process_pool_bench (the process pool's own workloads)");
+    const fs::path process_out = dir / "process_pool_bench.json";
+    std::ofstream process_console(dir / "process_pool_bench.txt");
+    const int process_status = run_command(
+        shell_quote(process_bench.string()) +
+            (s.name == "smoke" ? " --cf_scale=smoke --benchmark_min_time=0.001" : "") +
+            " --benchmark_out_format=json --benchmark_out=" + shell_quote(process_out.string()),
+        [&](const std::string& line) {
+          process_console << line << "\n";
+          if (line.find("/real_time") != std::string::npos) std::printf("      %s\n", line.c_str());
+        });
+    if (process_status == 0) {
+      std::ifstream process_in(process_out);
+      std::stringstream process_text;
+      process_text << process_in.rdbuf();
+      r.process_micro = json::parse(process_text.str());
+    } else {
+      r.notes.push_back("process_pool_bench failed (status " + std::to_string(process_status) +
+                        "); its rows are left out");
+    }
+  }
+
   if (!r.python_note.empty()) return;
+  if (r.process_micro && fs::exists(config.python_dir / "process_pool_peer.py")) {
+    progress.note("Python peer of process_pool_bench (bench/python/process_pool_peer.py)");
+    r.py_process_micro = run_python(config, "process_pool_peer.py",
+                                    {"--scale", s.name == "smoke" ? "smoke" : "full"}, r);
+  }
   progress.note("Python micro-benchmarks (bench/python/micro.py)");
   r.py_micro = run_python(config, "micro.py", s.python_micro_args, r);
 }
@@ -816,9 +847,14 @@ const Row* find_row(const std::vector<Row>& rows, Pred pred) {
 std::map<std::string, const json::Value*> bench_entries(const json::Value& root) {
   std::map<std::string, const json::Value*> entries;
   auto key_of = [](std::string name) {
-    for (const char* suffix : {"/real_time", "/manual_time", "/iterations:1"}) {
+    for (const char* suffix : {"/real_time", "/manual_time"}) {
       const auto pos = name.find(suffix);
       if (pos != std::string::npos) name.erase(pos, std::strlen(suffix));
+    }
+    const auto it = name.find("/iterations:");
+    if (it != std::string::npos) {
+      const auto end = name.find('/', it + 1);
+      name.erase(it, end == std::string::npos ? std::string::npos : end - it);
     }
     return name;
   };
@@ -1208,6 +1244,47 @@ void write_report(const Config& config, const fs::path& dir, const Results& r, d
            << " ns";
       }
       md << ".\n";
+    }
+  }
+  if (config.only.count(5) && r.process_micro) {
+    const auto cpp = bench_entries(*r.process_micro);
+    const json::Value* py = r.py_process_micro ? &*r.py_process_micro : nullptr;
+    auto value = [&](const std::string& key, const char* field) -> double {
+      const auto it = cpp.find(key);
+      return it == cpp.end() ? -1 : (*it->second)[field].number_or(-1);
+    };
+    auto py_number = [&](const char* key, const char* method = nullptr) -> double {
+      if (!py) return -1;
+      const json::Value& v = method ? (*py)[key][method] : (*py)[key];
+      return v.number_or(-1);
+    };
+    md << "\n### Process pool (`process_pool_bench`, beside `process_pool_peer.py`)\n\n"
+       << "| workload | cf | Python | cf vs Python |\n|---|---:|---:|---:|\n";
+    for (const char* m : {"fork", "spawn", "forkserver"}) {
+      const double c = value(std::string("round_trip/") + m, "p50_us");
+      const double p = py_number("round_trip_p50_us", m);
+      md << "| round trip, " << m << " (median µs) | " << (c > 0 ? fmt(c, 1) : "—") << " | "
+         << (p > 0 ? fmt(p, 1) : "—") << " | " << (c > 0 && p > 0 ? ratio(p, c) + " faster" : "—")
+         << " |\n";
+    }
+    {
+      const double c = value("submit_then_results", "items_per_second");
+      const double p = py_number("submit_then_results_tasks_per_s");
+      md << "| submit then results (thousand calls/s) | " << (c > 0 ? fmt(c / 1e3, 1) : "—")
+         << " | " << (p > 0 ? fmt(p / 1e3, 1) : "—") << " | " << ratio(c, p) << " |\n";
+    }
+    {
+      const double c = value("map_chunked", "items_per_second");
+      const double p = py_number("map_chunked_items_per_s");
+      md << "| map, chunksize 1000 (million items/s) | " << (c > 0 ? fmt(c / 1e6, 2) : "—") << " | "
+         << (p > 0 ? fmt(p / 1e6, 2) : "—") << " | " << ratio(c, p) << " |\n";
+    }
+    for (const char* m : {"fork", "spawn", "forkserver"}) {
+      const double c = value(std::string("start_to_first_result/") + m, "real_time");
+      const double p = py_number("start_to_first_result_ms", m);
+      md << "| start to first result, " << m << " (ms) | " << (c > 0 ? fmt(c, 1) : "—") << " | "
+         << (p > 0 ? fmt(p, 1) : "—") << " | " << (c > 0 && p > 0 ? ratio(p, c) + " faster" : "—")
+         << " |\n";
     }
   }
   write_file(dir / "REPORT.md", md.str());
