@@ -165,6 +165,11 @@ void FutureCoreBase::add_callback(UniqueFunction callback) {
   run_callbacks(now);
 }
 
+bool FutureCoreBase::has_callbacks() const {
+  MutexLock lock(mutex_);
+  return !callbacks_.empty();
+}
+
 std::vector<UniqueFunction> FutureCoreBase::finish_locked(FutureState final_state, bool failed) {
   state_.store(final_state, std::memory_order_release);
   for (WaitLink* link = waiters_; link != nullptr;) {

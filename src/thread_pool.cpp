@@ -41,6 +41,10 @@ detail::ThreadPoolConfig make_config(ThreadPoolOptions options) {
 // The pool whose worker is the current thread, if any: shutdown(true) from a worker
 // must not wait for that worker.
 thread_local const detail::ThreadPoolCore* current_pool = nullptr;
+// Whether the current thread is a worker that already counts itself idle (its call
+// returned) while it still completes the future: a submit from a done-callback must
+// not count on it.
+thread_local bool current_worker_counted_idle = false;
 
 }  // namespace
 
@@ -93,7 +97,9 @@ void ThreadPoolCore::submit(std::unique_ptr<WorkItem> item) {
     queue_.push_back(std::move(item));
     // Every idle worker will take one queued item; start a thread only if the idle
     // ones cannot cover the queue.
-    if (idle_workers_ >= queue_.size()) {
+    std::size_t idle = idle_workers_;
+    if (idle > 0 && current_worker_counted_idle && is_own_worker()) --idle;
+    if (idle >= queue_.size()) {
       wake = true;
     } else if (threads_.size() < config_.max_workers) {
       const std::size_t index = threads_.size();
@@ -102,6 +108,48 @@ void ThreadPoolCore::submit(std::unique_ptr<WorkItem> item) {
   }
   if (wake) work_available_.notify_one();
 }
+
+// A worker's own bookkeeping, told by each WorkItem when its call has returned.
+class ThreadPoolCore::Worker final : public WorkerHooks {
+ public:
+  explicit Worker(ThreadPoolCore& pool) : pool_(pool) {}
+
+  // Counts this worker idle before the future completes, so that a caller woken by
+  // result() that submits again at once reuses it instead of starting a new thread
+  // (CPython's test_idle_thread_reuse). Not when done-callbacks will run here first:
+  // a worker running callbacks is busy, as in CPython.
+  void call_returned(FutureCoreBase& future) noexcept override {
+    if (future.has_callbacks()) return;
+    MutexLock lock(pool_.mutex_);
+    ++pool_.idle_workers_;
+    counted_idle_ = true;
+    current_worker_counted_idle = true;
+  }
+
+  // Takes the next item (null: this worker's stop marker), waiting for one.
+  std::unique_ptr<WorkItem> next() {
+    MutexLock lock(pool_.mutex_);
+    while (pool_.queue_.empty()) {
+      if (!counted_idle_) {
+        ++pool_.idle_workers_;
+        counted_idle_ = true;
+      }
+      lock.wait(pool_.work_available_);
+    }
+    if (counted_idle_) {
+      --pool_.idle_workers_;
+      counted_idle_ = false;
+      current_worker_counted_idle = false;
+    }
+    std::unique_ptr<WorkItem> item = std::move(pool_.queue_.front());
+    pool_.queue_.pop_front();
+    return item;
+  }
+
+ private:
+  ThreadPoolCore& pool_;
+  bool counted_idle_ = false;
+};
 
 void ThreadPoolCore::worker_main(std::size_t index) {
   current_pool = this;
@@ -121,31 +169,22 @@ void ThreadPoolCore::worker_main(std::size_t index) {
     }
   }
 
+  Worker worker(*this);
   for (;;) {
-    std::unique_ptr<WorkItem> item;
-    {
-      MutexLock lock(mutex_);
-      while (queue_.empty()) {
-        ++idle_workers_;
-        lock.wait(work_available_);
-        --idle_workers_;
-      }
-      item = std::move(queue_.front());
-      queue_.pop_front();
-    }
+    std::unique_ptr<WorkItem> item = worker.next();
     if (!item) return;  // this worker's stop marker
-    run_item(*item, name);
+    run_item(*item, worker, name);
     item.reset();  // drop the call's arguments before waiting for the next one
   }
 }
 
-void ThreadPoolCore::run_item(WorkItem& item, const std::string& worker_name) {
+void ThreadPoolCore::run_item(WorkItem& item, WorkerHooks& hooks, const std::string& worker_name) {
   if (!config_.timeline) {
-    item.run();
+    item.run(hooks);
     return;
   }
   const auto started = Timeline::Clock::now();
-  item.run();
+  item.run(hooks);
   config_.timeline->on_run(item.timeline_id, worker_name, started, Timeline::Clock::now());
 }
 

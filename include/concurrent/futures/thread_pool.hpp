@@ -115,16 +115,33 @@ class Task final : public WorkItem {
 
   Future<R> get_future() const { return promise_.get_future(); }
 
-  void run() noexcept override {
+  void run(WorkerHooks& hooks) noexcept override {
     if (!promise_.set_running_or_notify_cancel()) return;
+    // The outcome is held until the worker has been told, so that it counts itself idle
+    // before a reader blocked in result() wakes up and submits again.
+    std::exception_ptr error;
+    std::optional<std::conditional_t<std::is_void_v<R>, char, R>> value;
     try {
       if constexpr (std::is_void_v<R>) {
         std::apply(std::move(fn_), std::move(args_));
-        promise_.set_result();
       } else {
-        promise_.set_result(std::apply(std::move(fn_), std::move(args_)));
+        value.emplace(std::apply(std::move(fn_), std::move(args_)));
       }
     } catch (...) {
+      error = std::current_exception();
+    }
+    hooks.call_returned(future());
+    if (error) {
+      promise_.set_exception(std::move(error));
+      return;
+    }
+    try {
+      if constexpr (std::is_void_v<R>) {
+        promise_.set_result();
+      } else {
+        promise_.set_result(std::move(*value));
+      }
+    } catch (...) {  // R's move constructor threw
       promise_.set_exception(std::current_exception());
     }
   }
@@ -158,7 +175,7 @@ class ThreadPoolMapSource {
   bool submit_next(std::deque<Future<R>>& out) {
     std::shared_ptr<ThreadPoolCore> pool = pool_.lock();
     if (!pool) return false;
-    return zip_.next([&](auto&... args) {
+    return zip_.next([&](auto&&... args) {
       auto task = make_task(fn_, args...);
       out.push_back(task->get_future());
       pool->submit(std::move(task));

@@ -153,6 +153,8 @@ class FutureCoreBase {
   // Runs `callback` now, in this thread, if the future is done; otherwise stores it to
   // run once in the thread that completes or cancels the future.
   void add_callback(UniqueFunction callback);
+  // Whether done-callbacks are waiting to run (a snapshot; any thread).
+  bool has_callbacks() const;
 
   // Throws the InvalidStateError for completing a future that is already done.
   [[noreturn]] void throw_already_done(const char* operation) const;

@@ -26,14 +26,25 @@ class Timeline;
 
 namespace concurrent::futures::detail {
 
+// What a worker hears from the WorkItem it runs.
+class WorkerHooks {
+ public:
+  // The call has returned or thrown, and its future is about to complete (waking any
+  // reader blocked in result()). Called at most once per run(), in the worker.
+  virtual void call_returned(FutureCoreBase& future) noexcept = 0;
+
+ protected:
+  ~WorkerHooks() = default;
+};
+
 // One submitted call: a Promise plus what to run. A null WorkItem in the queue is a
 // worker's stop marker.
 class WorkItem {
  public:
   virtual ~WorkItem() = default;
-  // Moves the future to RUNNING (or skips a cancelled one), runs the call and
-  // completes the future with its value or exception. Never throws.
-  virtual void run() noexcept = 0;
+  // Moves the future to RUNNING (or skips a cancelled one), runs the call, tells
+  // `hooks`, and completes the future with its value or exception. Never throws.
+  virtual void run(WorkerHooks& hooks) noexcept = 0;
   // The future this item completes, to cancel or fail it without running it.
   virtual FutureCoreBase& future() noexcept = 0;
 
@@ -66,8 +77,10 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   const std::shared_ptr<Timeline>& timeline() const { return config_.timeline; }
 
  private:
+  class Worker;
+
   void worker_main(std::size_t index) CONCURRENT_FUTURES_EXCLUDES(mutex_);
-  void run_item(WorkItem& item, const std::string& worker_name);
+  void run_item(WorkItem& item, WorkerHooks& hooks, const std::string& worker_name);
   void break_pool(const std::string& reason) CONCURRENT_FUTURES_EXCLUDES(mutex_);
   // Moves the queued calls out, leaving the stop markers in place.
   std::deque<std::unique_ptr<WorkItem>> take_queued_calls_locked()
@@ -79,6 +92,8 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   std::condition_variable work_available_;
   std::deque<std::unique_ptr<WorkItem>> queue_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   std::vector<std::thread> threads_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  // Workers that hold no call: waiting for one, or about to look for one (a worker
+  // counts itself idle once its call has returned, before its future completes).
   std::size_t idle_workers_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = 0;
   bool shutdown_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   std::optional<std::string> broken_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
