@@ -7,6 +7,7 @@
 #include "concurrent/futures/errors.hpp"
 #include "concurrent/futures/future.hpp"
 #include "concurrent/futures/map_options.hpp"
+#include "concurrent/futures/process_pool.hpp"
 #include "concurrent/futures/thread_pool.hpp"
 #include "concurrent/futures/timeline.hpp"
 #include "concurrent/futures/version.hpp"
