@@ -396,6 +396,7 @@ TYPED_TEST(ExecutorTest, MapTimeoutMessageIsASentence) {
   } catch (const cf::TimeoutError& e) {
     EXPECT_GT(std::string(e.what()).size(), 30u);
   }
+  gate.open();  // the pool's destructor waits for the blocked call
 }
 
 TYPED_TEST(ExecutorTest, MapWithinTimeout) {
