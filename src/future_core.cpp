@@ -1,5 +1,6 @@
 #include "concurrent/futures/future.hpp"
 
+#include <stdexcept>
 #include <string>
 
 namespace concurrent::futures {
@@ -93,14 +94,15 @@ bool FutureCoreBase::set_running_or_notify_cancel() {
 }
 
 void FutureCoreBase::set_exception(std::exception_ptr error) {
+  if (!error) {
+    throw std::invalid_argument(
+        "set_exception() was given a null exception_ptr; pass the exception to store, e.g. "
+        "std::current_exception() inside a catch block");
+  }
   if (!try_set_exception(std::move(error))) throw_already_done("set_exception()");
 }
 
 bool FutureCoreBase::try_set_exception(std::exception_ptr error) noexcept {
-  if (!error)
-    error = std::make_exception_ptr(
-        InvalidStateError("set_exception() was given a null exception_ptr; pass the exception to "
-                          "store, e.g. std::current_exception() inside a catch block"));
   return try_complete([&] { exception_ = std::move(error); }, true);
 }
 

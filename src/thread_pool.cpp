@@ -1,6 +1,7 @@
 #include "concurrent/futures/thread_pool.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,10 +15,16 @@ namespace concurrent::futures {
 
 namespace {
 
-std::size_t default_max_workers() {
-  const unsigned cpus = std::max(1U, std::thread::hardware_concurrency());
-  return std::min<std::size_t>(32, cpus + 4);
+// The CPUs this process may run on (its affinity mask), as Python's process_cpu_count().
+std::size_t usable_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    return std::max(1, CPU_COUNT(&set));
+  }
+  return std::max(1U, std::thread::hardware_concurrency());
 }
+
+std::size_t default_max_workers() { return std::min<std::size_t>(32, usable_cpus() + 4); }
 
 std::string default_prefix() {
   static std::atomic<unsigned> pools{0};
@@ -85,15 +92,28 @@ void throw_map_timeout() {
 
 ThreadPoolCore::ThreadPoolCore(ThreadPoolConfig config) : config_(std::move(config)) {}
 
-ThreadPoolCore::~ThreadPoolCore() = default;
+ThreadPoolCore::~ThreadPoolCore() {
+  // Calls still queued here never had a worker (starting a thread failed); without a
+  // Promise to break them, fail them so that no reader waits forever.
+  std::deque<std::shared_ptr<WorkItem>> orphans;
+  {
+    MutexLock lock(mutex_);
+    orphans = take_queued_calls_locked();
+  }
+  for (auto& item : orphans) {
+    item->future().try_set_exception(std::make_exception_ptr(
+        BrokenPromise("the thread pool was destroyed before it could start a worker for this call; "
+                      "check the earlier error from submit()")));
+  }
+}
 
-void ThreadPoolCore::submit(std::unique_ptr<WorkItem> item) {
-  if (config_.timeline) item->timeline_id = config_.timeline->on_submit();
+void ThreadPoolCore::submit(std::shared_ptr<WorkItem> item) {
   bool wake = false;
   {
     MutexLock lock(mutex_);
     if (broken_) throw BrokenThreadPool(*broken_);
     if (shutdown_) throw std::runtime_error("cannot schedule new futures after shutdown");
+    if (config_.timeline) item->timeline_id = config_.timeline->on_submit();
     queue_.push_back(std::move(item));
     // Every idle worker will take one queued item; start a thread only if the idle
     // ones cannot cover the queue.
@@ -118,16 +138,29 @@ class ThreadPoolCore::Worker final : public WorkerHooks {
   // result() that submits again at once reuses it instead of starting a new thread
   // (CPython's test_idle_thread_reuse). Not when done-callbacks will run here first:
   // a worker running callbacks is busy, as in CPython.
+  //
+  // While holding the lock anyway, it takes the next queued call if there is one: the
+  // worker then stays busy, and a loaded pool locks its queue once per call, not twice.
   void call_returned(FutureCoreBase& future) noexcept override {
     if (future.has_callbacks()) return;
     MutexLock lock(pool_.mutex_);
+    if (!pool_.queue_.empty()) {
+      taken_ = std::move(pool_.queue_.front());
+      pool_.queue_.pop_front();
+      has_taken_ = true;
+      return;
+    }
     ++pool_.idle_workers_;
     counted_idle_ = true;
     current_worker_counted_idle = true;
   }
 
   // Takes the next item (null: this worker's stop marker), waiting for one.
-  std::unique_ptr<WorkItem> next() {
+  std::shared_ptr<WorkItem> next() {
+    if (has_taken_) {
+      has_taken_ = false;
+      return std::move(taken_);
+    }
     MutexLock lock(pool_.mutex_);
     while (pool_.queue_.empty()) {
       if (!counted_idle_) {
@@ -141,7 +174,7 @@ class ThreadPoolCore::Worker final : public WorkerHooks {
       counted_idle_ = false;
       current_worker_counted_idle = false;
     }
-    std::unique_ptr<WorkItem> item = std::move(pool_.queue_.front());
+    std::shared_ptr<WorkItem> item = std::move(pool_.queue_.front());
     pool_.queue_.pop_front();
     return item;
   }
@@ -149,13 +182,18 @@ class ThreadPoolCore::Worker final : public WorkerHooks {
  private:
   ThreadPoolCore& pool_;
   bool counted_idle_ = false;
+  bool has_taken_ = false;  // taken_ holds the next item (which may be a stop marker)
+  std::shared_ptr<WorkItem> taken_;
 };
 
 void ThreadPoolCore::worker_main(std::size_t index) {
   current_pool = this;
-  const std::string name = config_.thread_name_prefix + "_" + std::to_string(index);
-  // The kernel keeps 15 characters of a thread name.
-  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  const std::string suffix = "_" + std::to_string(index);
+  const std::string name = config_.thread_name_prefix + suffix;
+  // The kernel keeps 15 characters of a thread name: shorten the prefix, not the number.
+  const std::string os_name =
+      config_.thread_name_prefix.substr(0, 15 - std::min<std::size_t>(15, suffix.size())) + suffix;
+  pthread_setname_np(pthread_self(), os_name.substr(0, 15).c_str());
 
   if (config_.initializer) {
     try {
@@ -171,7 +209,7 @@ void ThreadPoolCore::worker_main(std::size_t index) {
 
   Worker worker(*this);
   for (;;) {
-    std::unique_ptr<WorkItem> item = worker.next();
+    std::shared_ptr<WorkItem> item = worker.next();
     if (!item) return;  // this worker's stop marker
     run_item(*item, worker, name);
     item.reset();  // drop the call's arguments before waiting for the next one
@@ -189,7 +227,7 @@ void ThreadPoolCore::run_item(WorkItem& item, WorkerHooks& hooks, const std::str
 }
 
 void ThreadPoolCore::break_pool(const std::string& reason) {
-  std::deque<std::unique_ptr<WorkItem>> drained;
+  std::deque<std::shared_ptr<WorkItem>> drained;
   {
     MutexLock lock(mutex_);
     if (!broken_) broken_ = reason;
@@ -200,16 +238,16 @@ void ThreadPoolCore::break_pool(const std::string& reason) {
   }
 }
 
-std::deque<std::unique_ptr<WorkItem>> ThreadPoolCore::take_queued_calls_locked() {
-  std::deque<std::unique_ptr<WorkItem>> calls;
-  std::deque<std::unique_ptr<WorkItem>> markers;  // the other workers still need theirs
+std::deque<std::shared_ptr<WorkItem>> ThreadPoolCore::take_queued_calls_locked() {
+  std::deque<std::shared_ptr<WorkItem>> calls;
+  std::deque<std::shared_ptr<WorkItem>> markers;  // the other workers still need theirs
   for (auto& item : queue_) (item ? calls : markers).push_back(std::move(item));
   queue_.swap(markers);
   return calls;
 }
 
 void ThreadPoolCore::shutdown(bool wait, bool cancel_futures) {
-  std::deque<std::unique_ptr<WorkItem>> cancelled;
+  std::deque<std::shared_ptr<WorkItem>> cancelled;
   {
     MutexLock lock(mutex_);
     if (cancel_futures) cancelled = take_queued_calls_locked();

@@ -269,12 +269,13 @@ TEST(Future, SetAfterCancelThrows) {
   EXPECT_TRUE(f.cancelled());
 }
 
-TEST(Future, SetExceptionWithNullPointerStillFinishes) {
+TEST(Future, SetExceptionWithNullPointerIsRejectedAndChangesNothing) {
   cf::Promise<int> p;
   cf::Future<int> f = p.get_future();
-  p.set_exception(nullptr);
-  ASSERT_TRUE(f.done());
-  EXPECT_NE(f.exception(), nullptr) << "a failed future must carry a non-null exception";
+  EXPECT_THROW(p.set_exception(nullptr), std::invalid_argument);
+  EXPECT_FALSE(f.done());
+  p.set_result(3);  // the future can still be completed properly
+  EXPECT_EQ(f.result(kLongTimeout), 3);
 }
 
 // ------------------------------------------------------------------------------------

@@ -423,6 +423,20 @@ TEST(AsCompleted, BracedListOfAnyFuture) {
   EXPECT_EQ(count, 3);
 }
 
+TEST(AsCompleted, BracedListWithTimeoutThrowsForThePendingOne) {
+  cft::CannedFutures<> c;
+  std::vector<cf::AnyFuture> seen;
+  EXPECT_THROW(
+      {
+        for (const cf::AnyFuture& f : cf::as_completed({c.succeeded, c.pending}, 0s)) {
+          seen.push_back(f);
+        }
+      },
+      cf::TimeoutError);
+  ASSERT_EQ(seen.size(), 1U);
+  EXPECT_EQ(seen[0], cf::AnyFuture(c.succeeded));
+}
+
 TEST(AsCompleted, IteratorIsAnInputIterator) {
   using Range = decltype(cf::as_completed(std::declval<const IntFutures&>()));
   using It = decltype(std::declval<Range&>().begin());

@@ -95,6 +95,10 @@ struct CoreAccess {
   }
 };
 
+// For executors that create the shared state themselves (without a Promise).
+template <class T>
+Future<T> make_future(std::shared_ptr<Core<T>> core);
+
 }  // namespace detail
 
 // A type-erased handle to any Future<T>: every member of Future except result().
@@ -145,6 +149,7 @@ class Future : public detail::FutureHandle {
 
  private:
   friend class Promise<T>;
+  friend Future detail::make_future<T>(std::shared_ptr<detail::Core<T>> core);
   explicit Future(std::shared_ptr<detail::Core<T>> core) : FutureHandle(std::move(core)) {}
 
   const detail::Core<T>& typed_core() const { return static_cast<const detail::Core<T>&>(core()); }
@@ -212,6 +217,11 @@ UniqueFunction make_done_callback(Handle handle, F&& fn) {
   static_assert(std::is_invocable_v<std::decay_t<F>&, const Handle&>,
                 "add_done_callback(fn): fn must be callable with the future");
   return [handle = std::move(handle), fn = std::forward<F>(fn)]() mutable { fn(handle); };
+}
+
+template <class T>
+Future<T> make_future(std::shared_ptr<Core<T>> core) {
+  return Future<T>(std::move(core));
 }
 
 }  // namespace detail

@@ -107,16 +107,16 @@ namespace detail {
 template <class Fn, class... Args>
 using CallResult = std::decay_t<std::invoke_result_t<std::decay_t<Fn>, std::decay_t<Args>...>>;
 
+// One submitted call and its future's state in one allocation: the queue and the
+// futures share it.
 template <class R, class Fn, class... Args>
-class Task final : public WorkItem {
+class Task final : public Core<R>, public WorkItem {
  public:
   template <class F, class... A>
   explicit Task(F&& fn, A&&... args) : fn_(std::forward<F>(fn)), args_(std::forward<A>(args)...) {}
 
-  Future<R> get_future() const { return promise_.get_future(); }
-
   void run(WorkerHooks& hooks) noexcept override {
-    if (!promise_.set_running_or_notify_cancel()) return;
+    if (!this->set_running_or_notify_cancel()) return;
     // The outcome is held until the worker has been told, so that it counts itself idle
     // before a reader blocked in result() wakes up and submits again.
     std::exception_ptr error;
@@ -130,38 +130,40 @@ class Task final : public WorkItem {
     } catch (...) {
       error = std::current_exception();
     }
-    hooks.call_returned(future());
+    hooks.call_returned(*this);
     if (error) {
-      promise_.set_exception(std::move(error));
+      this->try_set_exception(std::move(error));
       return;
     }
     try {
       if constexpr (std::is_void_v<R>) {
-        promise_.set_result();
+        this->try_set_value();
       } else {
-        promise_.set_result(std::move(*value));
+        this->try_set_value(std::move(*value));
       }
     } catch (...) {  // R's move constructor threw
-      promise_.set_exception(std::current_exception());
+      this->try_set_exception(std::current_exception());
     }
   }
 
-  FutureCoreBase& future() noexcept override { return *CoreAccess::core(promise_.get_future()); }
+  FutureCoreBase& future() noexcept override { return *this; }
 
  private:
-  Promise<R> promise_;
   Fn fn_;
   std::tuple<Args...> args_;
 };
 
+// A new call, and its future.
 template <class Fn, class... Args>
-std::unique_ptr<Task<CallResult<Fn, Args...>, std::decay_t<Fn>, std::decay_t<Args>...>> make_task(
-    Fn&& fn, Args&&... args) {
+auto make_task(Fn&& fn, Args&&... args) {
   static_assert(std::is_invocable_v<std::decay_t<Fn>, std::decay_t<Args>...>,
                 "submit(fn, args...): fn cannot be called with these arguments (they are "
                 "decay-copied and passed as rvalues)");
-  return std::make_unique<Task<CallResult<Fn, Args...>, std::decay_t<Fn>, std::decay_t<Args>...>>(
+  using R = CallResult<Fn, Args...>;
+  auto task = std::make_shared<Task<R, std::decay_t<Fn>, std::decay_t<Args>...>>(
       std::forward<Fn>(fn), std::forward<Args>(args)...);
+  Future<R> future = make_future<R>(task);
+  return std::pair<std::shared_ptr<WorkItem>, Future<R>>(std::move(task), std::move(future));
 }
 
 // map()'s Source for the thread pool: one call per batch. Holds the pool weakly, as
@@ -176,8 +178,8 @@ class ThreadPoolMapSource {
     std::shared_ptr<ThreadPoolCore> pool = pool_.lock();
     if (!pool) return false;
     return zip_.next([&](auto&&... args) {
-      auto task = make_task(fn_, args...);
-      out.push_back(task->get_future());
+      auto [task, future] = make_task(fn_, args...);
+      out.push_back(std::move(future));
       pool->submit(std::move(task));
     });
   }
@@ -192,8 +194,7 @@ class ThreadPoolMapSource {
 
 template <class Fn, class... Args>
 auto ThreadPoolExecutor::submit(Fn&& fn, Args&&... args) {
-  auto task = detail::make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);
-  auto future = task->get_future();
+  auto [task, future] = detail::make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);
   core_->submit(std::move(task));
   return future;
 }

@@ -123,6 +123,9 @@ class AsCompleted {
   template <class R, class Rep, class Period>
   friend auto as_completed(const R& fs, std::chrono::duration<Rep, Period> timeout);
   friend AsCompleted<AnyFuture> as_completed(std::initializer_list<AnyFuture> fs);
+  template <class Rep, class Period>
+  friend AsCompleted<AnyFuture> as_completed(std::initializer_list<AnyFuture> fs,
+                                             std::chrono::duration<Rep, Period> timeout);
 
   AsCompleted(std::vector<F> futures, detail::Clock::time_point deadline)
       : futures_(std::move(futures)),
@@ -206,6 +209,11 @@ auto as_completed(const R& fs, std::chrono::duration<Rep, Period> timeout) {
 }
 inline AsCompleted<AnyFuture> as_completed(std::initializer_list<AnyFuture> fs) {
   return as_completed<std::initializer_list<AnyFuture>>(fs);
+}
+template <class Rep, class Period>
+AsCompleted<AnyFuture> as_completed(std::initializer_list<AnyFuture> fs,
+                                    std::chrono::duration<Rep, Period> timeout) {
+  return as_completed<std::initializer_list<AnyFuture>>(fs, timeout);
 }
 
 // ---------------------------------------------------------------------------------

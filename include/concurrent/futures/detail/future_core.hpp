@@ -132,9 +132,10 @@ class FutureCoreBase {
   // future is already running or finished.
   bool set_running_or_notify_cancel();
 
-  // Completes with `error`; throws InvalidStateError if already cancelled or finished.
+  // Completes with `error`; throws InvalidStateError if already cancelled or finished,
+  // std::invalid_argument (changing nothing) if `error` is null.
   void set_exception(std::exception_ptr error);
-  // Same, but returns false instead of throwing.
+  // Same, but returns false instead of throwing. Precondition: `error` is not null.
   bool try_set_exception(std::exception_ptr error) noexcept;
 
   // Blocks until done or until `deadline`; true if done.
@@ -196,8 +197,9 @@ class FutureCoreBase {
   std::vector<UniqueFunction> callbacks_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
 };
 
+// Not final: an executor may keep its call in the same allocation as the state.
 template <class T>
-class Core final : public FutureCoreBase {
+class Core : public FutureCoreBase {
  public:
   template <class... Args>
   bool try_set_value(Args&&... args) {
@@ -211,7 +213,7 @@ class Core final : public FutureCoreBase {
 };
 
 template <>
-class Core<void> final : public FutureCoreBase {
+class Core<void> : public FutureCoreBase {
  public:
   bool try_set_value() {
     return try_complete([] {}, false);

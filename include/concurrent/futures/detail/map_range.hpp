@@ -45,12 +45,17 @@ class MapRange {
   MapRange(Source source, const MapOptions& options)
       : state_(std::make_unique<State>(std::move(source), options)) {
     State& s = *state_;
-    if (s.buffersize) {
-      for (std::int64_t i = 0; i < *s.buffersize && s.submit_batch(); ++i) {
+    try {
+      if (s.buffersize) {
+        for (std::int64_t i = 0; i < *s.buffersize && s.submit_batch(); ++i) {
+        }
+      } else {
+        while (s.submit_batch()) {
+        }
       }
-    } else {
-      while (s.submit_batch()) {
-      }
+    } catch (...) {
+      s.cancel_all();  // a submit failed (e.g. the pool shut down): take back the others
+      throw;
     }
   }
   MapRange(MapRange&&) noexcept = default;
@@ -172,12 +177,23 @@ class Zip {
   bool next(F&& f) {
     if constexpr (sizeof...(Iterables) == 0) return false;  // map(fn) with no inputs
     if (at_end(std::index_sequence_for<Iterables...>{})) return false;
-    std::apply([&](auto&... it) { std::forward<F>(f)(*it...); }, positions_);
+    std::apply([&](auto&... it) { std::forward<F>(f)(element(it)...); }, positions_);
     std::apply([](auto&... it) { (++it, ...); }, positions_);
     return true;
   }
 
  private:
+  // The element at `it`; a proxy returned by value (std::vector<bool>'s) is turned into
+  // the value it stands for, so that a call never refers back into the input.
+  template <class It>
+  static decltype(auto) element(It& it) {
+    if constexpr (std::is_reference_v<decltype(*it)>) {
+      return *it;
+    } else {
+      return std::iter_value_t<It>(*it);
+    }
+  }
+
   template <std::size_t... I>
   bool at_end(std::index_sequence<I...>) const {
     return ((std::get<I>(positions_) == std::get<I>(ends_)) || ...);

@@ -37,8 +37,8 @@ class WorkerHooks {
   ~WorkerHooks() = default;
 };
 
-// One submitted call: a Promise plus what to run. A null WorkItem in the queue is a
-// worker's stop marker.
+// One submitted call: what to run and the future it completes. A null WorkItem in the
+// queue is a worker's stop marker.
 class WorkItem {
  public:
   virtual ~WorkItem() = default;
@@ -65,7 +65,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
 
   // Queues `item`, starting a worker if none is idle and fewer than max_workers run.
   // Throws BrokenThreadPool if an initializer failed, std::runtime_error after shutdown.
-  void submit(std::unique_ptr<WorkItem> item) CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  void submit(std::shared_ptr<WorkItem> item) CONCURRENT_FUTURES_EXCLUDES(mutex_);
 
   void shutdown(bool wait, bool cancel_futures) CONCURRENT_FUTURES_EXCLUDES(mutex_);
 
@@ -83,14 +83,14 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   void run_item(WorkItem& item, WorkerHooks& hooks, const std::string& worker_name);
   void break_pool(const std::string& reason) CONCURRENT_FUTURES_EXCLUDES(mutex_);
   // Moves the queued calls out, leaving the stop markers in place.
-  std::deque<std::unique_ptr<WorkItem>> take_queued_calls_locked()
+  std::deque<std::shared_ptr<WorkItem>> take_queued_calls_locked()
       CONCURRENT_FUTURES_REQUIRES(mutex_);
   bool is_own_worker() const;
 
   const ThreadPoolConfig config_;
   Mutex mutex_;
   std::condition_variable work_available_;
-  std::deque<std::unique_ptr<WorkItem>> queue_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  std::deque<std::shared_ptr<WorkItem>> queue_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   std::vector<std::thread> threads_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   // Workers that hold no call: waiting for one, or about to look for one (a worker
   // counts itself idle once its call has returned, before its future completes).
