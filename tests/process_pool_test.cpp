@@ -26,6 +26,7 @@
 #include "process/image.hpp"
 #include "process/wire.hpp"
 #include "process/worker.hpp"
+#include "process_gate.hpp"
 #include "test_util.hpp"
 
 namespace cf = concurrent::futures;
@@ -477,6 +478,41 @@ TEST_P(ProcessPoolTest, BigArgumentsAndResultsCross) {
   auto big =
       pool.submit([](int n) { return std::string(static_cast<std::size_t>(n), 'x'); }, 5 << 20);
   EXPECT_EQ(big.result(kLongTimeout).size(), std::size_t{5} << 20);
+}
+
+// ------------------------------------------------------------------------------------
+// Dispatch.
+
+// Long calls are never queued behind one another while a worker is free (as in CPython,
+// whose call queue any free worker takes from). Four gated calls on two workers: a and b
+// hold both workers; c and d must wait in the pool, not in a busy worker's socket, so
+// that once a and then c are released, d runs on that same worker while b still blocks.
+// (Before fair dispatch, d was written behind b and stranded there.) No timing: every
+// wait is for an event, with a timeout only against hangs.
+TEST_P(ProcessPoolTest, LongCallsAreNotQueuedBehindBusyWorkers) {
+  cft::ProcessGate gate;
+  cf::ProcessPoolExecutor pool(options(2));
+  std::vector<cf::Future<int>> fs;
+  for (const char* name : {"a", "b", "c", "d"}) {
+    fs.push_back(pool.submit(cft::gated_call, gate.dir(), std::string(name)));
+  }
+  const int pid_a = gate.wait_started("a");
+  const int pid_b = gate.wait_started("b");
+  ASSERT_NE(pid_a, 0);
+  ASSERT_NE(pid_b, 0);
+  EXPECT_NE(pid_a, pid_b);
+  EXPECT_FALSE(gate.started("c"));
+  EXPECT_FALSE(gate.started("d"));
+  gate.open("a");
+  EXPECT_EQ(fs[0].result(kLongTimeout), pid_a);
+  EXPECT_EQ(gate.wait_started("c"), pid_a);
+  gate.open("c");
+  EXPECT_EQ(fs[2].result(kLongTimeout), pid_a);
+  EXPECT_EQ(gate.wait_started("d"), pid_a) << "d was stranded behind b";
+  EXPECT_FALSE(fs[1].done());
+  gate.open("all");
+  EXPECT_EQ(fs[1].result(kLongTimeout), pid_b);
+  EXPECT_EQ(fs[3].result(kLongTimeout), pid_a);
 }
 
 // ------------------------------------------------------------------------------------

@@ -210,7 +210,12 @@ class SymbolTable {
     // Local functions of different files can share a name; the ordinal tells them
     // apart, and is the same in every process that maps this very file.
     std::string key(name);
-    if (!addresses.empty()) key += "#" + std::to_string(addresses.size());
+    // Appended piecewise: `"#" + std::to_string(n)` trips a false -Wrestrict in
+    // g++ 12 at -O3 (GCC bug 105329).
+    if (!addresses.empty()) {
+      key += '#';
+      key += std::to_string(addresses.size());
+    }
     addresses.push_back(address);
     by_address_.emplace(address, std::move(key));
   }

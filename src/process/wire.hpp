@@ -23,6 +23,10 @@
 //
 //   str := length:u64 bytes[length]
 //
+// A result's started_ns/finished_ns are the worker's steady clock (CLOCK_MONOTONIC,
+// shared by every process on the machine) around the item's run; the pool uses them for
+// its timeline and to dispatch by call length.
+//
 // Decoding never trusts a length: every read is checked against the bytes present, and
 // a violation throws WireError. A frame with a bad magic, an unknown type or a length
 // above kMaxFrameBytes means the channel itself is corrupt.

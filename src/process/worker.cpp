@@ -91,12 +91,13 @@ class Channel {
 
 class Runner final : public ItemRunner {
  public:
-  Runner(Channel& channel, std::uint64_t seq, const std::vector<std::uint32_t>& indices,
-         bool timeline)
-      : channel_(channel), seq_(seq), indices_(indices), timeline_(timeline) {}
+  Runner(Channel& channel, std::uint64_t seq, const std::vector<std::uint32_t>& indices)
+      : channel_(channel), seq_(seq), indices_(indices) {}
 
+  // Every result carries its start and end times, with or without a timeline: the pool
+  // dispatches by call length (kShortCall in pool.cpp).
   void run_item(std::size_t index, Body body, void* context) override {
-    const std::int64_t started = timeline_ ? now_ns() : 0;
+    const std::int64_t started = now_ns();
     value_.clear();
     std::exception_ptr error;
     try {
@@ -104,7 +105,7 @@ class Runner final : public ItemRunner {
     } catch (...) {
       error = std::current_exception();
     }
-    const std::int64_t finished = timeline_ ? now_ns() : 0;
+    const std::int64_t finished = now_ns();
     std::string& out = channel_.out();
     const std::size_t start = wire::begin_frame(out, wire::MessageType::result);
     wire::Writer w(out);
@@ -130,12 +131,11 @@ class Runner final : public ItemRunner {
   Channel& channel_;
   std::uint64_t seq_;
   const std::vector<std::uint32_t>& indices_;
-  bool timeline_;
   std::string value_;
 };
 
 // Runs the items of `call` through `entry` (or fails each, if there is none).
-void run_call(Channel& channel, const wire::CallMessage& call, bool timeline) {
+void run_call(Channel& channel, const wire::CallMessage& call) {
   std::vector<std::uint32_t> indices;
   std::vector<std::string_view> args;
   indices.reserve(call.items.size());
@@ -144,7 +144,7 @@ void run_call(Channel& channel, const wire::CallMessage& call, bool timeline) {
     indices.push_back(item.index);
     args.push_back(item.args);
   }
-  Runner runner(channel, call.seq, indices, timeline);
+  Runner runner(channel, call.seq, indices);
   bool ambiguous = false;
   const EntryFn entry = find_process_entry(call.entry_key, &ambiguous);
   if (entry != nullptr) {
@@ -235,7 +235,7 @@ int worker_main(int fd) noexcept {
         throw wire::WireError("unexpected message type " + std::to_string(static_cast<int>(type)));
       }
       const wire::CallMessage call = wire::decode_call(payload);
-      run_call(channel, call, config.timeline);
+      run_call(channel, call);
       channel.flush();
       if (config.max_tasks != 0 && ++calls >= config.max_tasks) break;
     }
