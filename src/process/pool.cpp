@@ -656,16 +656,16 @@ void ProcessPoolCore::run_loop() {
   for (;;) {
     // Control: new work, shutdown.
     bool shutting_down;
-    bool has_pending;
     {
       MutexLock lock(mutex_);
       wake_pending_ = false;
       shutting_down = shutdown_;
-      has_pending = !pending_.empty();
       if (!broken_.empty()) return;
     }
     dispatch();
-    if (shutting_down && !has_pending && in_flight_calls_ == 0) {
+    // Checked after dispatch(): it may just have dropped the last pending calls (cancelled
+    // ones), and nothing would wake this thread to look again.
+    if (shutting_down && in_flight_calls_ == 0) {
       MutexLock lock(mutex_);
       stopping_ = pending_.empty();
     }
