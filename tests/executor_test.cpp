@@ -18,11 +18,16 @@
 // until `open()` (or kLongTimeout) and returns x. `wait_arrived(n)` waits until n calls
 // reached the gate, `arrived()` counts them. The destructor opens the gate.
 //
-// Behaviour specific to one executor lives in its own file (thread_pool_test.cpp).
+// Behaviour specific to one executor lives in its own file (thread_pool_test.cpp,
+// process_pool_test.cpp).
 #include <gtest/gtest.h>
+
+#include <unistd.h>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
+#include <filesystem>
 #include <list>
 #include <map>
 #include <memory>
@@ -33,6 +38,7 @@
 #include <vector>
 
 #include "concurrent/futures.hpp"
+#include "process_gate.hpp"
 #include "test_util.hpp"
 
 namespace cf = concurrent::futures;
@@ -118,6 +124,113 @@ struct ThreadPoolCase {
   };
 };
 
+// The process pool, for each start method. Its Gate works across processes: a gate is a
+// directory under one private root (mkdtemp, mode 0700) made when the test program
+// starts and named in the environment, which every worker inherits (fork copies it;
+// spawn and the fork server pass the environment on). A blocked call records its
+// arrival as a file and waits for the gate's `open` file; arrivals are counted as files.
+// No test needs a specialisation: calls the pool has not yet written to a worker stay
+// cancellable, since a busy worker is given no further call until its calls are known
+// to be short (kShortCall in src/process/pool.cpp), just as queued thread-pool calls are.
+class ProcessGateRoot {
+ public:
+  static const std::string& path() {
+    static ProcessGateRoot root;
+    return root.path_;
+  }
+
+ private:
+  static constexpr const char* kVariable = "CONCURRENT_FUTURES_EXECUTOR_TEST_GATES";
+  ProcessGateRoot() {
+    if (const char* inherited = std::getenv(kVariable)) {  // in a worker
+      path_ = inherited;
+      return;
+    }
+    std::string pattern = (std::filesystem::temp_directory_path() / "cf-gates-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+    owner_ = ::getpid();
+    ::setenv(kVariable, path_.c_str(), 1);
+  }
+  ~ProcessGateRoot() {
+    if (owner_ != ::getpid()) return;  // only the test program removes it
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string path_;
+  pid_t owner_ = -1;
+};
+// Before main(), so that the environment is set before any thread or worker exists.
+[[maybe_unused]] const std::string& g_process_gate_root = ProcessGateRoot::path();
+
+class ProcessGate {
+ public:
+  ProcessGate() {
+    static int next = 0;
+    token_ = ++next;
+    std::filesystem::create_directory(dir(token_));
+  }
+  ~ProcessGate() {
+    open();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir(token_), ignored);
+  }
+  ProcessGate(const ProcessGate&) = delete;
+  ProcessGate& operator=(const ProcessGate&) = delete;
+
+  int token() const { return token_; }
+  void open() { cft::process_gate_detail::publish(dir(token_) + "/open", ""); }
+  std::size_t arrived() const {
+    std::size_t n = 0;
+    std::error_code error;
+    for (const auto& e : std::filesystem::directory_iterator(dir(token_), error)) {
+      if (e.path().filename().string().rfind("arrived-", 0) == 0) ++n;
+    }
+    return n;
+  }
+  bool wait_arrived(std::size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + kLongTimeout;
+    while (arrived() < n) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(1ms);
+    }
+    return true;
+  }
+
+  static int blocked_call(int token, int x) {
+    static int arrivals = 0;  // per worker process
+    const std::string gate = dir(token);
+    cft::process_gate_detail::publish(
+        gate + "/arrived-" + std::to_string(::getpid()) + "-" + std::to_string(++arrivals), "");
+    const auto deadline = std::chrono::steady_clock::now() + kLongTimeout;
+    while (!cft::process_gate_detail::exists(gate + "/open")) {
+      if (!cft::process_gate_detail::exists(gate) || std::chrono::steady_clock::now() > deadline) {
+        throw cf::TimeoutError("the test never opened its gate");
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    return x;
+  }
+
+ private:
+  static std::string dir(int token) {
+    return ProcessGateRoot::path() + "/gate-" + std::to_string(token);
+  }
+  int token_ = 0;
+};
+
+template <cf::StartMethod Method>
+struct ProcessPoolCase {
+  using Executor = cf::ProcessPoolExecutor;
+  static constexpr const char* name = Method == cf::StartMethod::fork    ? "ProcessPool_fork"
+                                      : Method == cf::StartMethod::spawn ? "ProcessPool_spawn"
+                                                                         : "ProcessPool_forkserver";
+  static Executor make(std::size_t max_workers) {
+    return Executor(cf::ProcessPoolOptions{.max_workers = max_workers, .start_method = Method});
+  }
+  using Gate = ProcessGate;
+};
+
 template <class Case>
 class ExecutorTest : public testing::Test {
  protected:
@@ -132,7 +245,9 @@ struct CaseNames {
   }
 };
 
-using Cases = testing::Types<ThreadPoolCase>;
+using Cases = testing::Types<ThreadPoolCase, ProcessPoolCase<cf::StartMethod::fork>,
+                             ProcessPoolCase<cf::StartMethod::spawn>,
+                             ProcessPoolCase<cf::StartMethod::forkserver>>;
 TYPED_TEST_SUITE(ExecutorTest, Cases, CaseNames);
 
 constexpr std::size_t kWorkerCounts[] = {1, 2, 4, 8, 16};
