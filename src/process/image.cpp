@@ -321,6 +321,11 @@ const void* resolve_function_symbol(std::string_view key) {
                               "\"; the call was not run");
 }
 
+bool in_main_program(const void* address) noexcept {
+  const Module m = main_program();
+  return m.found && loaded_contains(m, reinterpret_cast<std::uintptr_t>(address));
+}
+
 bool run_initializers_after(void (*self)(int, char**, char**), int argc, char** argv,
                             char** envp) noexcept {
   using Init = void (*)(int, char**, char**);

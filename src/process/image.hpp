@@ -18,4 +18,7 @@ const std::string& executable_build_id() noexcept;
 bool run_initializers_after(void (*self)(int, char**, char**), int argc, char** argv,
                             char** envp) noexcept;
 
+// Whether `address` lies in the executable itself (not in a shared library it loaded).
+bool in_main_program(const void* address) noexcept;
+
 }  // namespace concurrent::futures::detail

@@ -12,6 +12,13 @@
 // worker loop instead of main()". The initializers before it have already run.
 // (A worker started with StartMethod::fork is a copy of the parent and needs none of
 // this; a fork server's children inherit the server's fully initialized state.)
+//
+// This needs the library linked into the executable (a static library, the default).
+// Built as a shared library, the hook is in the library's own initializers, which the
+// loader runs before the executable's: the executable's initializers (which register
+// the functions a worker may run) have not run yet and cannot be run from there. Such
+// a worker refuses to run calls with a message saying so, and the pool reports it as
+// BrokenProcessPool; StartMethod::fork still works.
 
 #include "process/worker.hpp"
 
@@ -48,6 +55,9 @@ namespace {
 // bytes wait. Larger: fewer system calls for chunks of small results; smaller: the
 // parent hears of finished items of a long chunk sooner.
 constexpr std::size_t kResultFlushBytes = 64 * 1024;
+
+// Set by the hook when it runs from a shared library (see the top of this file).
+bool g_before_executable_initializers = false;
 
 // Before blocking for its next call, a worker polls its socket without blocking for up
 // to this long, yielding the CPU between polls: a call that arrives within it costs no
@@ -246,6 +256,17 @@ int worker_main(int fd) noexcept {
                             "); it refused to run calls. Rebuild and restart the program");
       return kExitRefused;
     }
+    if (g_before_executable_initializers) {
+      channel.send_text(
+          wire::MessageType::refused,
+          "worker process " + std::to_string(::getpid()) +
+              " cannot run calls: concurrent_futures is built as a shared library, so a "
+              "worker started with StartMethod::spawn or StartMethod::forkserver starts "
+              "before the executable's static initializers, which register the functions "
+              "it may run. Link concurrent_futures as a static library (the default, "
+              "BUILD_SHARED_LIBS=OFF) or use StartMethod::fork");
+      return kExitRefused;
+    }
     if (config.has_init) {
       std::string error;
       if (!run_initializer(config, error)) {
@@ -371,7 +392,11 @@ __attribute__((constructor)) void process_worker_hook(int argc, char** argv, cha
   ::unsetenv(kWorkerMarkerVariable);
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   // Be the program the user wrote, minus main(): finish static initialization first.
-  (void)run_initializers_after(&process_worker_hook, argc, argv, envp);
+  if (in_main_program(reinterpret_cast<const void*>(&process_worker_hook))) {
+    (void)run_initializers_after(&process_worker_hook, argc, argv, envp);
+  } else {
+    g_before_executable_initializers = true;
+  }
   ::_exit(server ? forkserver_main(fd) : worker_main(fd));
 }
 

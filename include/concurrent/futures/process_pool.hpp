@@ -24,6 +24,18 @@
 // that it runs the same executable as the pool (by build id); if not, it refuses and
 // the pool reports BrokenProcessPool saying so.
 //
+// Linking: spawn and forkserver need concurrent_futures linked into the executable as a
+// static library (the default). Built as a shared library (BUILD_SHARED_LIBS=ON), the
+// library's initializers run before the executable's, so a re-executed worker would
+// start before the executable's static initializers have registered the functions it
+// may run; such a worker refuses, and the first call fails with BrokenProcessPool saying
+// to link statically or use StartMethod::fork (which works either way).
+//
+// Dispatch: an idle worker always takes the next call; a busy worker is given more only
+// while its calls are short (well under a millisecond), to save round trips. Long calls
+// thus never queue behind one another while a worker is free, and calls not yet given to
+// a worker stay cancellable.
+//
 // Failures: an exception thrown by a call reaches result() as the same type and message
 // for the standard exception types and the library's own, as RemoteError (with the
 // original type's name) otherwise. An argument or result that fails to serialize fails
