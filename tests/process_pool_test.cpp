@@ -515,6 +515,26 @@ TEST_P(ProcessPoolTest, LongCallsAreNotQueuedBehindBusyWorkers) {
   EXPECT_EQ(fs[3].result(kLongTimeout), pid_a);
 }
 
+// Calls cancelled while they wait in the pool are dropped when a worker frees up; if that
+// happens after shutdown began, shutdown(true) must still return (it once hung: the pool
+// decided whether to stop before it dropped them).
+TEST_P(ProcessPoolTest, ShutdownReturnsWhenTheLastPendingCallsWereCancelled) {
+  cft::ProcessGate gate;
+  cf::ProcessPoolExecutor pool(options(1));
+  cf::Future<int> running = pool.submit(cft::gated_call, gate.dir(), std::string("a"));
+  std::vector<cf::Future<int>> queued{pool.submit(square, 1), pool.submit(square, 2)};
+  ASSERT_NE(gate.wait_started("a"), 0);
+  for (auto& f : queued) EXPECT_TRUE(f.cancel());
+  pool.shutdown(false);
+  gate.open("a");
+  auto shut = std::async(std::launch::async, [&] { pool.shutdown(true); });
+  const bool returned = shut.wait_for(kLongTimeout) == std::future_status::ready;
+  EXPECT_TRUE(returned) << "shutdown(true) hung";
+  if (!returned) pool.kill_workers();
+  shut.wait();
+  EXPECT_GT(running.result(0s), 0);
+}
+
 // ------------------------------------------------------------------------------------
 // Lifecycle.
 
