@@ -20,9 +20,13 @@ int main() {
   started.wait();  // `first` is running now
   cf::Future<int> second = pool.submit([] { return 2; });
 
-  // Callbacks run once the future is done, in the thread that finishes it.
-  first.add_done_callback([](const cf::Future<int>& f) {
+  // Callbacks run once the future is done, in the thread that finishes it: here the
+  // worker. result() may return before that thread has run them, so the latch lets
+  // this example print in a fixed order.
+  std::latch first_callback_ran(1);
+  first.add_done_callback([&first_callback_ran](const cf::Future<int>& f) {
     std::printf("callback: first finished with %d\n", f.result());
+    first_callback_ran.count_down();
   });
   second.add_done_callback([](const cf::Future<int>& f) {
     std::printf("callback: second %s\n", f.cancelled() ? "was cancelled" : "finished");
@@ -34,6 +38,7 @@ int main() {
 
   go.count_down();
   first.result(10s);
+  first_callback_ran.wait();
   try {
     second.result(10s);
   } catch (const cf::CancelledError&) {

@@ -1,7 +1,6 @@
 #include "concurrent/futures/thread_pool.hpp"
 
 #include <pthread.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,28 +14,16 @@ namespace concurrent::futures {
 
 namespace {
 
-// The CPUs this process may run on (its affinity mask), as Python's process_cpu_count().
-std::size_t usable_cpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    return std::max(1, CPU_COUNT(&set));
-  }
-  return std::max(1U, std::thread::hardware_concurrency());
-}
-
-std::size_t default_max_workers() { return std::min<std::size_t>(32, usable_cpus() + 4); }
-
 std::string default_prefix() {
   static std::atomic<unsigned> pools{0};
   return "ThreadPool-" + std::to_string(pools.fetch_add(1, std::memory_order_relaxed));
 }
 
 detail::ThreadPoolConfig make_config(ThreadPoolOptions options) {
-  if (options.max_workers && *options.max_workers == 0) {
-    throw std::invalid_argument("max_workers must be greater than 0");
-  }
+  // Python's default: min(32, usable cpus + 4).
+  const std::size_t default_max_workers = std::min<std::size_t>(32, detail::usable_cpus() + 4);
   return detail::ThreadPoolConfig{
-      .max_workers = options.max_workers.value_or(default_max_workers()),
+      .max_workers = detail::max_workers_or(options.max_workers, default_max_workers),
       .thread_name_prefix = options.thread_name_prefix.empty()
                                 ? default_prefix()
                                 : std::move(options.thread_name_prefix),
@@ -65,10 +52,6 @@ ThreadPoolExecutor::~ThreadPoolExecutor() {
 
 void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
   core_->shutdown(wait, cancel_futures);
-}
-
-void ThreadPoolExecutor::throw_bad_max_workers() {
-  throw std::invalid_argument("max_workers must be greater than 0");
 }
 
 namespace detail {
@@ -188,7 +171,8 @@ class ThreadPoolCore::Worker final : public WorkerHooks {
 
 void ThreadPoolCore::worker_main(std::size_t index) {
   current_pool = this;
-  const std::string suffix = "_" + std::to_string(index);
+  std::string suffix = "_";
+  suffix += std::to_string(index);
   const std::string name = config_.thread_name_prefix + suffix;
   // The kernel keeps 15 characters of a thread name: shorten the prefix, not the number.
   const std::string os_name =

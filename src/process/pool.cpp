@@ -146,17 +146,6 @@ std::string signal_name(int sig) {
   return abbrev ? std::string("SIG") + abbrev : std::string("unknown signal");
 }
 
-std::size_t usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
-    const int n = CPU_COUNT(&set);
-    if (n > 0) return static_cast<std::size_t>(n);
-  }
-  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<std::size_t>(n) : 1;
-}
-
 // How a worker ended, for BrokenProcessPool's message.
 struct ExitStatus {
   bool known = false;
@@ -454,9 +443,7 @@ void ForkServer::stop() {
 namespace {
 
 std::size_t checked_workers(const ProcessPoolOptions& o) {
-  if (o.max_workers && *o.max_workers == 0) {
-    throw std::invalid_argument("max_workers must be greater than 0");
-  }
+  const std::size_t max_workers = max_workers_or(o.max_workers, usable_cpus());
   if (o.max_tasks_per_child) {
     if (*o.max_tasks_per_child == 0) {
       throw std::invalid_argument("max_tasks_per_child must be greater than 0");
@@ -468,7 +455,7 @@ std::size_t checked_workers(const ProcessPoolOptions& o) {
           "StartMethod::forkserver or StartMethod::spawn");
     }
   }
-  return o.max_workers.value_or(usable_cpus());
+  return max_workers;
 }
 
 }  // namespace
@@ -1081,10 +1068,6 @@ ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options)
 ProcessPoolExecutor::~ProcessPoolExecutor() {
   core_->shutdown(true, false);
   core_->release_thread();
-}
-
-void ProcessPoolExecutor::throw_bad_max_workers() {
-  throw std::invalid_argument("max_workers must be greater than 0");
 }
 
 void ProcessPoolExecutor::shutdown(bool wait, bool cancel_futures) {

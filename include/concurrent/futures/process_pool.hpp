@@ -71,6 +71,7 @@
 #include <vector>
 
 #include "concurrent/futures/detail/map_range.hpp"
+#include "concurrent/futures/detail/max_workers.hpp"
 #include "concurrent/futures/detail/process_entry.hpp"
 #include "concurrent/futures/detail/process_serialization.hpp"
 #include "concurrent/futures/future.hpp"
@@ -133,7 +134,8 @@ class ProcessPoolExecutor {
   // `max_workers` must be greater than 0 (std::invalid_argument otherwise).
   template <std::integral I>
   explicit ProcessPoolExecutor(I max_workers)
-      : ProcessPoolExecutor(ProcessPoolOptions{.max_workers = checked_max_workers(max_workers)}) {}
+      : ProcessPoolExecutor(
+            ProcessPoolOptions{.max_workers = detail::checked_max_workers(max_workers)}) {}
   ~ProcessPoolExecutor();
 
   ProcessPoolExecutor(const ProcessPoolExecutor&) = delete;
@@ -174,13 +176,6 @@ class ProcessPoolExecutor {
   std::vector<int> worker_pids() const;
 
  private:
-  template <std::integral I>
-  static std::size_t checked_max_workers(I max_workers) {
-    if (max_workers <= 0) throw_bad_max_workers();
-    return static_cast<std::size_t>(max_workers);
-  }
-  [[noreturn]] static void throw_bad_max_workers();
-
   std::shared_ptr<detail::ProcessPoolCore> core_;
 };
 

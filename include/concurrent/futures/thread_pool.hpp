@@ -31,6 +31,7 @@
 #include <utility>
 
 #include "concurrent/futures/detail/map_range.hpp"
+#include "concurrent/futures/detail/max_workers.hpp"
 #include "concurrent/futures/detail/thread_pool_core.hpp"
 #include "concurrent/futures/future.hpp"
 #include "concurrent/futures/map_options.hpp"
@@ -59,7 +60,8 @@ class ThreadPoolExecutor {
   // `max_workers` must be greater than 0 (std::invalid_argument otherwise).
   template <std::integral I>
   explicit ThreadPoolExecutor(I max_workers)
-      : ThreadPoolExecutor(ThreadPoolOptions{.max_workers = checked_max_workers(max_workers)}) {}
+      : ThreadPoolExecutor(
+            ThreadPoolOptions{.max_workers = detail::checked_max_workers(max_workers)}) {}
   ~ThreadPoolExecutor();
 
   ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
@@ -89,13 +91,6 @@ class ThreadPoolExecutor {
   std::size_t max_workers() const { return core_->max_workers(); }
 
  private:
-  template <std::integral I>
-  static std::size_t checked_max_workers(I max_workers) {
-    if (max_workers <= 0) throw_bad_max_workers();
-    return static_cast<std::size_t>(max_workers);
-  }
-  [[noreturn]] static void throw_bad_max_workers();
-
   std::shared_ptr<detail::ThreadPoolCore> core_;
 };
 

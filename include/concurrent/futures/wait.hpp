@@ -132,7 +132,7 @@ class AsCompleted {
         queue_(std::make_unique<detail::CompletionQueue>(detail::cores_of(futures_), deadline)) {}
 
   void advance() {
-    current_.reset();
+    current_ = F();
     if (std::optional<std::size_t> index = queue_->next()) {
       current_ = std::move(futures_[*index]);  // hold no reference to yielded futures
     }
@@ -140,7 +140,7 @@ class AsCompleted {
 
   std::vector<F> futures_;
   std::unique_ptr<detail::CompletionQueue> queue_;
-  std::optional<F> current_;
+  F current_;  // empty (not valid()) once the range is exhausted
 };
 
 template <class F>
@@ -151,8 +151,8 @@ class AsCompleted<F>::iterator {
   using iterator_concept = std::input_iterator_tag;
 
   iterator() = default;
-  const F& operator*() const { return *range_->current_; }
-  const F* operator->() const { return &*range_->current_; }
+  const F& operator*() const { return range_->current_; }
+  const F* operator->() const { return &range_->current_; }
   // Throws TimeoutError once the timeout has passed with futures unfinished.
   iterator& operator++() {
     range_->advance();
@@ -163,7 +163,7 @@ class AsCompleted<F>::iterator {
 
  private:
   friend class AsCompleted;
-  bool at_end() const { return !range_->current_; }
+  bool at_end() const { return !range_->current_.valid(); }
   explicit iterator(AsCompleted* range) : range_(range) {}
   AsCompleted* range_ = nullptr;
 };

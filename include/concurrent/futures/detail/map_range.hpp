@@ -85,7 +85,7 @@ class MapRange {
     }
 
     void advance() {
-      current.reset();
+      current = Future<R>();
       if (ended) return;
       if (buffersize) (void)submit_batch();  // one more in flight before waiting
       if (pending.empty()) return;
@@ -94,27 +94,27 @@ class MapRange {
     }
 
     void cancel_all() {
-      if (current) current->cancel();
+      if (current.valid()) current.cancel();
       for (const Future<R>& f : pending) f.cancel();
       pending.clear();
       exhausted = true;
     }
 
     const R& value() {
-      if (deadline && !CoreAccess::core(*current)->wait_until(*deadline)) {
+      if (deadline && !CoreAccess::core(current)->wait_until(*deadline)) {
         cancel_all();
         ended = true;
-        current.reset();
+        current = Future<R>();
         throw_map_timeout();
       }
-      return current->result();
+      return current.result();
     }
 
     Source source;
     std::optional<std::int64_t> buffersize;
     std::optional<Clock::time_point> deadline;
     std::deque<Future<R>> pending;
-    std::optional<Future<R>> current;
+    Future<R> current;  // empty (not valid()) at the end
     bool exhausted = false;
     bool ended = false;
   };
@@ -143,7 +143,7 @@ class MapRange<R, Source>::iterator {
 
  private:
   friend class MapRange;
-  bool at_end() const { return !state_->current; }
+  bool at_end() const { return !state_->current.valid(); }
   explicit iterator(State* state) : state_(state) {}
   State* state_ = nullptr;
 };
