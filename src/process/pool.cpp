@@ -955,7 +955,10 @@ void ProcessPoolCore::send_stop(WorkerProcess& w) {
 
 void ProcessPoolCore::handle_exit(std::size_t index) {
   WorkerProcess& w = *workers_[index];
-  if (!w.channel_closed) read_channel(w);  // whatever it sent before it died
+  // Whatever it sent before it died. Also when a send to it already failed: a worker
+  // whose initializer threw says why and exits while the calls sent to it sit unread,
+  // so the send fails (EPIPE) but its message is still there to read.
+  read_channel(w);
   {
     MutexLock lock(mutex_);
     if (!broken_.empty()) return;
