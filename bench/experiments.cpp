@@ -55,9 +55,7 @@
 #include "support/json.hpp"
 #include "support/workloads.hpp"
 
-#if CF_BENCH_HAVE_PROCESS_POOL
 #include "concurrent/futures/process_pool.hpp"
-#endif
 
 namespace cf = concurrent::futures;
 namespace fs = std::filesystem;
@@ -65,11 +63,6 @@ namespace json = bench::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr bool kHaveProcessPool = CF_BENCH_HAVE_PROCESS_POOL != 0;
-constexpr const char* kNoProcessPool =
-    "skipped: the process pool is unavailable in this build (src/process/sources.cmake "
-    "was missing when it was configured)";
 
 // ---------------------------------------------------------------------------------
 // Configuration.
@@ -431,7 +424,6 @@ double run_on_pool(Pool pool, int workers, int count, Fn fn, Arg arg,
     for (int i = 0; i < count; ++i) futures.push_back(executor.submit(fn, arg));
     for (auto& f : futures) f.result();
   } else {
-#if CF_BENCH_HAVE_PROCESS_POOL
     cf::ProcessPoolOptions options;
     options.max_workers = static_cast<std::size_t>(workers);
     options.timeline = timeline;
@@ -439,9 +431,6 @@ double run_on_pool(Pool pool, int workers, int count, Fn fn, Arg arg,
     std::vector<decltype(executor.submit(fn, arg))> futures;
     for (int i = 0; i < count; ++i) futures.push_back(executor.submit(fn, arg));
     for (auto& f : futures) f.result();
-#else
-    throw std::logic_error(kNoProcessPool);
-#endif
   }
   return seconds_since(t0);
 }
@@ -516,11 +505,6 @@ void busy_vs_idle(const Config& config, const fs::path& dir, Progress& progress,
   for (const bool busy : {true, false}) {
     for (const Pool pool : {Pool::threads, Pool::processes}) {
       const std::string name = std::string(busy ? "busy-" : "idle-") + pool_name(pool);
-      if (pool == Pool::processes && !kHaveProcessPool) {
-        progress.note(name + ": " + kNoProcessPool);
-        r.busy_idle.push_back({name, false});
-        continue;
-      }
       progress.note(name + ": " + std::to_string(kBusyIdleTasks) + " tasks on " +
                     std::to_string(kBusyIdleWorkers) + " workers");
       auto timeline = std::make_shared<cf::Timeline>();
@@ -579,11 +563,6 @@ const std::vector<std::string> kModes = {"serial", "threads", "processes", "thre
 void serial_threads_processes(const Config& config, Progress& progress, Results& r) {
   for (const std::string kind : {"wait", "compute"}) {
     for (const auto& mode : kModes) {
-      if (mode == "process_pool" && !kHaveProcessPool) {
-        progress.note(kind + "/" + mode + ": " + kNoProcessPool);
-        r.sst.push_back({kind, mode, false});
-        continue;
-      }
       std::vector<double> walls;
       for (int rep = 0; rep < config.scale.reps; ++rep) {
         progress.note(kind + "/" + mode + " x" + std::to_string(config.cpus) + " (rep " +
@@ -604,11 +583,6 @@ void worker_sweep(const Config& config, Progress& progress, std::uint16_t port, 
   for (const std::string kind : {"cpu", "io"}) {
     for (const Pool pool : {Pool::threads, Pool::processes}) {
       for (int w = 1; w <= config.cpus; ++w) {
-        if (pool == Pool::processes && !kHaveProcessPool) {
-          if (w == 1) progress.note(kind + "/processes: " + kNoProcessPool);
-          r.sweep.push_back({kind, "processes", w, false});
-          continue;
-        }
         std::vector<double> walls, durations;
         for (int rep = 0; rep < config.scale.reps; ++rep) {
           progress.note(kind + "/" + pool_name(pool) + " w=" + std::to_string(w) + " (rep " +
@@ -905,7 +879,7 @@ void write_report(const Config& config, const fs::path& dir, const Results& r, d
      << "- Python: "
      << (py ? r.python_version + " (standard library concurrent.futures)" : r.python_note) << ".\n"
      << "- Process pool: "
-     << (kHaveProcessPool ? "cf::ProcessPoolExecutor (default start method)" : kNoProcessPool)
+     << "cf::ProcessPoolExecutor (default start method)"
      << ".\n"
      << "- Wall times include creating and shutting down the pool, as `with Executor() as ex:` "
         "does in Python. Experiments 2 and 3 keep the median of "
@@ -1431,7 +1405,6 @@ int main(int argc, char** argv) {
   std::printf("cf_experiments: scale %s, %d CPUs assumed, results in %s\n", s.name.c_str(), n,
               results_dir.final_path().c_str());
   if (!python) std::printf("cf_experiments: Python side %s\n", why.c_str());
-  if (!kHaveProcessPool) std::printf("cf_experiments: process-pool rows %s\n", kNoProcessPool);
 
   const double load_before = load_average();
   if (load_before > 0.5) {

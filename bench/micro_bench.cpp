@@ -35,9 +35,7 @@
 #include "concurrent/futures/thread_pool.hpp"
 #include "concurrent/futures/wait.hpp"
 
-#if CF_BENCH_HAVE_PROCESS_POOL
 #include "concurrent/futures/process_pool.hpp"
-#endif
 #if CF_BENCH_HAVE_BOOST
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -322,7 +320,6 @@ void map_submit_loop_cf(benchmark::State& state, std::int64_t n) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 
-#if CF_BENCH_HAVE_PROCESS_POOL
 // The process pool: a round trip to a worker process (pipe, serialization, management
 // thread), and map() where chunksize matters: one message per chunk.
 void latency_cf_process_pool(benchmark::State& state, int samples) {
@@ -346,7 +343,6 @@ void map_cf_process_pool(benchmark::State& state, std::int64_t n) {
   }
   state.SetItemsProcessed(state.iterations() * n);
 }
-#endif
 
 // ---------------------------------------------------------------------------------
 // wait() and as_completed() over n futures that another thread completes in order
@@ -482,19 +478,15 @@ void register_all(const Scale& s) {
   latency(RegisterBenchmark("latency/tbb", latency_tbb, s.latency_samples));
 #endif
   latency(RegisterBenchmark("latency/async", latency_async, s.latency_samples));
-#if CF_BENCH_HAVE_PROCESS_POOL
   latency(RegisterBenchmark("latency/cf_process_pool", latency_cf_process_pool,
                             std::max(5, s.latency_samples / 5)));
-#endif
 
   auto chunks = RegisterBenchmark("map/cf", map_cf, s.map_calls);
   chunks->ArgName("chunksize")->UseRealTime()->Unit(benchmark::kMillisecond);
   for (auto c : s.chunksizes) chunks->Arg(c);
-#if CF_BENCH_HAVE_PROCESS_POOL
   auto process_chunks = RegisterBenchmark("map/cf_process_pool", map_cf_process_pool, s.map_calls);
   process_chunks->ArgName("chunksize")->UseRealTime()->Unit(benchmark::kMillisecond);
   for (auto c : s.chunksizes) process_chunks->Arg(c);
-#endif
   RegisterBenchmark("map/cf_submit_loop", map_submit_loop_cf, s.map_calls)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
