@@ -28,6 +28,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -289,11 +290,11 @@ void latency_tbb(benchmark::State& state, int samples) {
 
 int identity(int x) { return x; }
 
-void map_cf(benchmark::State& state, std::int64_t n) {
-  cf::ThreadPoolExecutor pool = make_cf_pool(2);
-  for (int i = 0; i < 8; ++i) pool.submit(noop).result();
+// The same map() loop for either executor: generic code runs on both.
+template <class Executor>
+void run_map(benchmark::State& state, Executor& pool, std::int64_t n) {
   std::vector<int> inputs(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<int>(i);
+  std::iota(inputs.begin(), inputs.end(), 0);
   cf::MapOptions options;
   options.chunksize = state.range(0);
   for (int y : pool.map(options, identity, inputs)) benchmark::DoNotOptimize(y);  // warm-up
@@ -303,6 +304,12 @@ void map_cf(benchmark::State& state, std::int64_t n) {
     benchmark::DoNotOptimize(sum);
   }
   state.SetItemsProcessed(state.iterations() * n);
+}
+
+void map_cf(benchmark::State& state, std::int64_t n) {
+  cf::ThreadPoolExecutor pool = make_cf_pool(2);
+  for (int i = 0; i < 8; ++i) pool.submit(noop).result();
+  run_map(state, pool, n);
 }
 
 void map_submit_loop_cf(benchmark::State& state, std::int64_t n) {
@@ -331,17 +338,7 @@ void latency_cf_process_pool(benchmark::State& state, int samples) {
 void map_cf_process_pool(benchmark::State& state, std::int64_t n) {
   cf::ProcessPoolExecutor pool(2);
   for (int i = 0; i < 4; ++i) pool.submit(noop).result();
-  std::vector<int> inputs(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<int>(i);
-  cf::MapOptions options;
-  options.chunksize = state.range(0);
-  for (int y : pool.map(options, identity, inputs)) benchmark::DoNotOptimize(y);  // warm-up
-  for (auto _ : state) {
-    std::int64_t sum = 0;
-    for (int y : pool.map(options, identity, inputs)) sum += y;
-    benchmark::DoNotOptimize(sum);
-  }
-  state.SetItemsProcessed(state.iterations() * n);
+  run_map(state, pool, n);
 }
 
 // ---------------------------------------------------------------------------------
