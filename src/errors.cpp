@@ -54,7 +54,7 @@ ErrorHandler set_error_handler(ErrorHandler handler) {
   return std::exchange(installed_handler, std::move(handler));
 }
 
-void report_error(std::exception_ptr error, std::string_view context) noexcept {
+void report_error(const std::exception_ptr& error, std::string_view context) noexcept {
   try {
     ErrorHandler handler;
     {

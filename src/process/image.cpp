@@ -241,7 +241,7 @@ struct Registry {
 };
 
 Registry& registry() {
-  static Registry* r = new Registry();  // never destroyed: used until the process ends
+  static auto* r = new Registry();  // never destroyed: used until the process ends
   return *r;
 }
 

@@ -89,8 +89,6 @@
 #include "process/wire.hpp"
 #include "process/worker.hpp"
 
-extern char** environ;
-
 namespace concurrent::futures {
 namespace detail {
 
@@ -129,7 +127,7 @@ constexpr std::chrono::microseconds kShortCall{200};
 constexpr std::chrono::microseconds kSpinForResult{50};
 // Bytes read from a worker's socket per read(). Larger: fewer system calls for big
 // results; smaller: less memory per worker.
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
 // A worker whose channel closed but which has not exited after this long is killed:
 // a process that closed the pool's socket can no longer be used, and waiting forever
 // for it would hang shutdown.

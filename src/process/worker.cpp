@@ -54,7 +54,7 @@ namespace {
 // Results of one call message are written when the call ends, or earlier once this many
 // bytes wait. Larger: fewer system calls for chunks of small results; smaller: the
 // parent hears of finished items of a long chunk sooner.
-constexpr std::size_t kResultFlushBytes = 64 * 1024;
+constexpr std::size_t kResultFlushBytes = std::size_t{64} * 1024;
 
 // Set by the hook when it runs from a shared library (see the top of this file).
 bool g_before_executable_initializers = false;
@@ -370,7 +370,8 @@ int forkserver_main(int control) noexcept {
 namespace {
 
 __attribute__((constructor)) void process_worker_hook(int argc, char** argv, char** envp) {
-  const char* marker = std::getenv(kWorkerMarkerVariable);
+  // Runs during static initialization, before any thread of the program exists.
+  const char* marker = std::getenv(kWorkerMarkerVariable);  // NOLINT(concurrency-mt-unsafe)
   if (marker == nullptr) return;
   const std::string_view value(marker);
   bool server = false;
@@ -389,7 +390,7 @@ __attribute__((constructor)) void process_worker_hook(int argc, char** argv, cha
     fd = fd * 10 + (c - '0');
   }
   if (number.empty() || ::fcntl(fd, F_GETFD) < 0) return;
-  ::unsetenv(kWorkerMarkerVariable);
+  ::unsetenv(kWorkerMarkerVariable);  // NOLINT(concurrency-mt-unsafe): single-threaded here
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   // Be the program the user wrote, minus main(): finish static initialization first.
   if (in_main_program(reinterpret_cast<const void*>(&process_worker_hook))) {

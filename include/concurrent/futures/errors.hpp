@@ -90,7 +90,7 @@ ErrorHandler set_error_handler(ErrorHandler handler);
 
 // Sends `error` to the installed handler. Never throws: a handler that throws is
 // ignored, and a second line goes to stderr.
-void report_error(std::exception_ptr error, std::string_view context) noexcept;
+void report_error(const std::exception_ptr& error, std::string_view context) noexcept;
 
 // The message of any exception_ptr: `what()` for std::exception, a fixed sentence
 // otherwise. Never throws.

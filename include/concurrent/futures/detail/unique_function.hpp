@@ -13,11 +13,14 @@ class UniqueFunction {
  public:
   UniqueFunction() = default;
 
+  // A callable converts to a function, implicitly; the requires-clause keeps the move
+  // constructor in charge of moving a UniqueFunction.
+  // NOLINTBEGIN(google-explicit-constructor,bugprone-forwarding-reference-overload)
   template <class F>
   requires(!std::is_same_v<std::decay_t<F>, UniqueFunction> &&
-           std::is_invocable_v<std::decay_t<F>&>)
-      UniqueFunction(F&& f)  // NOLINT(google-explicit-constructor): a callable is a function
+           std::is_invocable_v<std::decay_t<F>&>) UniqueFunction(F&& f)
       : callable_(std::make_unique<Model<std::decay_t<F>>>(std::forward<F>(f))) {}
+  // NOLINTEND(google-explicit-constructor,bugprone-forwarding-reference-overload)
 
   explicit operator bool() const noexcept { return callable_ != nullptr; }
   void operator()() { callable_->call(); }
