@@ -346,18 +346,23 @@ void map_cf_process_pool(benchmark::State& state, std::int64_t n) {
 // while the caller waits. The per_future counter (seconds per future) should stay
 // roughly flat as n grows 1000-fold: the cost is linear.
 
-template <class Body>
+void complete(cf::Promise<int>& p) { p.set_result(0); }
+void complete(std::promise<int>& p) { p.set_value(0); }
+
+// n promises of type P, completed in order by another thread while `body` waits on
+// their futures.
+template <class P, class Body>
 void over_n_futures(benchmark::State& state, Body body) {
   const auto n = static_cast<std::size_t>(state.range(0));
   for (auto _ : state) {
     state.PauseTiming();
-    std::vector<cf::Promise<int>> promises(n);
-    std::vector<cf::Future<int>> futures;
+    std::vector<P> promises(n);
+    std::vector<decltype(promises.front().get_future())> futures;
     futures.reserve(n);
     for (auto& p : promises) futures.push_back(p.get_future());
     state.ResumeTiming();
     std::thread setter([&] {
-      for (auto& p : promises) p.set_result(0);
+      for (auto& p : promises) complete(p);
     });
     body(futures);
     setter.join();
@@ -372,7 +377,7 @@ void over_n_futures(benchmark::State& state, Body body) {
 }
 
 void wait_cf(benchmark::State& state) {
-  over_n_futures(state, [&](const std::vector<cf::Future<int>>& futures) {
+  over_n_futures<cf::Promise<int>>(state, [&](const std::vector<cf::Future<int>>& futures) {
     auto [done, not_done] = cf::wait(futures);
     if (!not_done.empty()) state.SkipWithError("wait returned early");
     benchmark::DoNotOptimize(done.size());
@@ -380,7 +385,7 @@ void wait_cf(benchmark::State& state) {
 }
 
 void as_completed_cf(benchmark::State& state) {
-  over_n_futures(state, [&](const std::vector<cf::Future<int>>& futures) {
+  over_n_futures<cf::Promise<int>>(state, [&](const std::vector<cf::Future<int>>& futures) {
     std::size_t seen = 0;
     for (const auto& f : cf::as_completed(futures)) {
       benchmark::DoNotOptimize(&f);
@@ -392,27 +397,9 @@ void as_completed_cf(benchmark::State& state) {
 
 // The standard library has no wait-for-all: waiting on each std::future in turn is it.
 void wait_std(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  for (auto _ : state) {
-    state.PauseTiming();
-    std::vector<std::promise<int>> promises(n);
-    std::vector<std::future<int>> futures;
-    futures.reserve(n);
-    for (auto& p : promises) futures.push_back(p.get_future());
-    state.ResumeTiming();
-    std::thread setter([&] {
-      for (auto& p : promises) p.set_value(0);
-    });
+  over_n_futures<std::promise<int>>(state, [](std::vector<std::future<int>>& futures) {
     for (auto& f : futures) f.wait();
-    setter.join();
-    state.PauseTiming();
-    futures.clear();
-    promises.clear();
-    state.ResumeTiming();
-  }
-  state.counters["per_future"] =
-      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate |
-                                                     benchmark::Counter::kInvert);
+  });
 }
 
 // ---------------------------------------------------------------------------------

@@ -40,18 +40,6 @@ struct Scale {
 };
 Scale g_scale{2000, 20000, 1000000};
 
-const char* method_name(cf::StartMethod m) {
-  switch (m) {
-    case cf::StartMethod::fork:
-      return "fork";
-    case cf::StartMethod::spawn:
-      return "spawn";
-    case cf::StartMethod::forkserver:
-      return "forkserver";
-  }
-  return "?";
-}
-
 void round_trip(benchmark::State& state, cf::StartMethod method) {
   cf::ProcessPoolExecutor pool({.max_workers = 1, .start_method = method});
   (void)pool.submit(noop, 0).result();  // the worker is up
@@ -121,8 +109,8 @@ int main(int argc, char** argv) {
   int n = static_cast<int>(args.size());
   for (cf::StartMethod m :
        {cf::StartMethod::fork, cf::StartMethod::spawn, cf::StartMethod::forkserver}) {
-    benchmark::RegisterBenchmark((std::string("round_trip/") + method_name(m)).c_str(), round_trip,
-                                 m)
+    benchmark::RegisterBenchmark((std::string("round_trip/") + cf::to_string(m)).c_str(),
+                                 round_trip, m)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond)
         ->Iterations(g_scale.round_trip_samples);
@@ -135,7 +123,7 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond);
   for (cf::StartMethod m :
        {cf::StartMethod::fork, cf::StartMethod::spawn, cf::StartMethod::forkserver}) {
-    benchmark::RegisterBenchmark((std::string("start_to_first_result/") + method_name(m)).c_str(),
+    benchmark::RegisterBenchmark((std::string("start_to_first_result/") + cf::to_string(m)).c_str(),
                                  start_to_first_result, m)
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);

@@ -221,18 +221,6 @@ Unreadable make_unreadable(int parent) { return Unreadable{parent}; }
 // ------------------------------------------------------------------------------------
 // Helpers.
 
-std::string method_name(cf::StartMethod m) {
-  switch (m) {
-    case cf::StartMethod::fork:
-      return "fork";
-    case cf::StartMethod::spawn:
-      return "spawn";
-    case cf::StartMethod::forkserver:
-      return "forkserver";
-  }
-  return "?";
-}
-
 std::size_t open_fds() {
   std::size_t n = 0;
   DIR* dir = ::opendir("/proc/self/fd");
@@ -279,7 +267,7 @@ class ProcessPoolTest : public testing::TestWithParam<cf::StartMethod> {
 INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessPoolTest,
                          testing::Values(cf::StartMethod::fork, cf::StartMethod::spawn,
                                          cf::StartMethod::forkserver),
-                         [](const auto& info) { return method_name(info.param); });
+                         [](const auto& info) { return cf::to_string(info.param); });
 
 // ------------------------------------------------------------------------------------
 // What crosses.
@@ -382,8 +370,8 @@ TEST_P(ProcessPoolTest, SerializationFailuresFailOnlyTheirFuture) {
 class FailureMatrix : public testing::TestWithParam<std::tuple<cf::StartMethod, Action, Phase>> {};
 
 std::string matrix_name(const testing::TestParamInfo<FailureMatrix::ParamType>& info) {
-  return method_name(std::get<0>(info.param)) + "_" + to_string(std::get<1>(info.param)) + "_" +
-         to_string(std::get<2>(info.param));
+  return std::string(cf::to_string(std::get<0>(info.param))) + "_" +
+         to_string(std::get<1>(info.param)) + "_" + to_string(std::get<2>(info.param));
 }
 
 INSTANTIATE_TEST_SUITE_P(

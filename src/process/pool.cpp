@@ -1071,6 +1071,18 @@ ProcessPoolExecutor::~ProcessPoolExecutor() {
   core_->release_thread();
 }
 
+const char* to_string(StartMethod method) noexcept {
+  switch (method) {
+    case StartMethod::fork:
+      return "fork";
+    case StartMethod::spawn:
+      return "spawn";
+    case StartMethod::forkserver:
+      return "forkserver";
+  }
+  return "unknown";
+}
+
 void ProcessPoolExecutor::shutdown(bool wait, bool cancel_futures) {
   core_->shutdown(wait, cancel_futures);
 }

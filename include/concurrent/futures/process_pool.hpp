@@ -82,6 +82,9 @@ namespace concurrent::futures {
 
 enum class StartMethod { fork, spawn, forkserver };
 
+// "fork", "spawn" or "forkserver", as Python names the start methods.
+const char* to_string(StartMethod method) noexcept;
+
 // A function each worker process runs once before its first call, with its arguments:
 //   ProcessPoolOptions{.initializer = {load_model, std::string("model.bin")}}
 // It accepts what submit() accepts and is checked the same way at compile time. If it
