@@ -18,7 +18,7 @@ configure_package_config_file(cmake/concurrent_futures-config.cmake.in
   INSTALL_DESTINATION ${_cf_config_dir})
 write_basic_package_version_file(
   ${CMAKE_CURRENT_BINARY_DIR}/concurrent_futures-config-version.cmake
-  COMPATIBILITY SameMajorVersion)
+  COMPATIBILITY SameMinorVersion)  # 0.x: a minor release may break the API
 install(FILES
   ${CMAKE_CURRENT_BINARY_DIR}/concurrent_futures-config.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/concurrent_futures-config-version.cmake
