@@ -4,6 +4,7 @@
 // concurrent/futures/.
 #pragma once
 
+#include "concurrent/futures/call_options.hpp"
 #include "concurrent/futures/errors.hpp"
 #include "concurrent/futures/future.hpp"
 #include "concurrent/futures/map_options.hpp"
