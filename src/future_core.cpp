@@ -1,5 +1,7 @@
 #include "concurrent/futures/future.hpp"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 #include <string>
 
@@ -107,11 +109,20 @@ bool FutureCoreBase::try_set_exception(std::exception_ptr error) noexcept {
 }
 
 void FutureCoreBase::throw_already_done(const char* operation) const {
-  const bool cancelled = state() == FutureState::cancelled;
-  throw InvalidStateError(std::string(operation) + " was called on a future that is already " +
-                          (cancelled ? "cancelled" : "finished") +
-                          "; a future can be completed only once, so check done() first or "
-                          "complete each Promise exactly once");
+  if (state() == FutureState::cancelled) {
+    // Typically a done-callback or an executor completing a downstream Promise whose
+    // future a reader cancelled meanwhile.
+    throw InvalidStateError(fmt::format(
+        "{} was called on a future that is already cancelled; call "
+        "set_running_or_notify_cancel() on the Promise before doing the work, and skip the "
+        "work and the {} when it returns false",
+        operation, operation));
+  }
+  throw InvalidStateError(
+      fmt::format("{} was called on a future that is already finished; a future can be "
+                  "completed only once, so check done() first or complete each Promise "
+                  "exactly once",
+                  operation));
 }
 
 bool FutureCoreBase::wait_until(Clock::time_point deadline) const {

@@ -14,11 +14,13 @@
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "concurrent/futures/errors.hpp"
+#include "concurrent/futures/thread_pool.hpp"
 #include "test_util.hpp"
 
 namespace cf = concurrent::futures;
@@ -637,6 +639,24 @@ TEST(Callbacks, CallbackCompletingAnotherFuture) {
   EXPECT_EQ(fb.result(0s), 42);
 }
 
+// Regression (issue 7): the callback of a hand-written continuation completes a
+// downstream Promise whose future was cancelled meanwhile; the report says how to avoid it.
+TEST(Callbacks, SetResultOnCancelledDownstreamSuggestsSetRunningOrNotifyCancel) {
+  cft::ErrorRecorder recorder;
+  cf::Promise<int> upstream;
+  cf::Promise<int> downstream;
+  ASSERT_TRUE(downstream.get_future().cancel());
+  upstream.get_future().add_done_callback(
+      [&](const cf::Future<int>& f) { downstream.set_result(f.result()); });
+  upstream.set_result(1);
+  const auto reports = recorder.reports();
+  ASSERT_EQ(reports.size(), 1u);
+  const std::string& message = reports[0].message;
+  EXPECT_NE(message.find("already cancelled"), std::string::npos) << message;
+  EXPECT_NE(message.find("set_running_or_notify_cancel()"), std::string::npos) << message;
+  expect_sentence(message);
+}
+
 TEST(Callbacks, MoveOnlyCallable) {
   cf::Promise<int> p;
   auto owned = std::make_unique<int>(5);
@@ -863,6 +883,27 @@ TEST(AnyFuture, EqualityAndHashFollowTheState) {
   q.set_result(0);
 }
 
+// Regression (issue 7): Python's `future_to_url = {executor.submit(...): url}`.
+TEST(Future, EqualityAndHashFollowTheState) {
+  cf::Promise<int> p;
+  cf::Promise<int> q;
+  const cf::Future<int> f = p.get_future();
+  const cf::Future<int> g = p.get_future();
+  const cf::Future<int> h = q.get_future();
+  EXPECT_EQ(f, g);
+  EXPECT_NE(f, h);
+  EXPECT_EQ(std::hash<cf::Future<int>>()(f), std::hash<cf::Future<int>>()(g));
+  EXPECT_EQ(std::hash<cf::Future<int>>()(f), std::hash<cf::AnyFuture>()(cf::AnyFuture(f)));
+  std::unordered_map<cf::Future<int>, std::string> future_to_url{{f, "a"}, {h, "b"}};
+  EXPECT_EQ(future_to_url.size(), 2u);
+  EXPECT_EQ(future_to_url.at(g), "a");
+  future_to_url[g] = "c";
+  EXPECT_EQ(future_to_url.size(), 2u);
+  EXPECT_EQ(future_to_url.at(f), "c");
+  p.set_result(0);
+  q.set_result(0);
+}
+
 TEST(AnyFuture, CallbacksReceiveAnyFuture) {
   cf::Promise<double> p;
   cf::AnyFuture a = p.get_future();
@@ -924,6 +965,32 @@ TEST(FutureValue, ResultIsConstReference) {
   p.set_result(std::string(100, 'x'));
   EXPECT_EQ(&f.result(), &f.result()) << "result() must not copy";
   EXPECT_EQ(f.result().size(), 100u);
+}
+
+// A future whose state only the returned handle holds, as an executor's often is.
+cf::Future<std::vector<std::string>> words_future() {
+  cf::Promise<std::vector<std::string>> p;
+  p.set_result(std::vector<std::string>{std::string(40, 'a'), std::string(40, 'b')});
+  return p.get_future();
+}
+
+// Regression (issue 7): under ASan, a `const T&` from a temporary read freed memory.
+TEST(FutureValue, ResultOfTemporaryIsAValue) {
+  static_assert(std::is_same_v<decltype(std::declval<cf::Future<int>>().result()), int>);
+  static_assert(
+      std::is_same_v<decltype(std::declval<cf::Future<std::string>>().result(1s)), std::string>);
+  static_assert(std::is_void_v<decltype(std::declval<cf::Future<void>>().result())>);
+  static_assert(
+      std::is_same_v<decltype(std::declval<const cf::Future<int>&>().result()), const int&>);
+  std::string joined;
+  for (const std::string& w : words_future().result()) joined += w;
+  EXPECT_EQ(joined, std::string(40, 'a') + std::string(40, 'b'));
+
+  cf::ThreadPoolExecutor pool(1);
+  const auto words = [](int n) { return std::vector<std::string>(n, std::string(40, 'w')); };
+  std::size_t total = 0;
+  for (const std::string& w : pool.submit(words, 3).result(kLongTimeout)) total += w.size();
+  EXPECT_EQ(total, 120u);
 }
 
 TEST(FutureValue, MoveOnlyValue) {

@@ -398,6 +398,15 @@ TEST(AsCompleted, CancelFromAnotherThreadIsYieldedGh92001) {
   EXPECT_EQ(count, 1);
 }
 
+// Regression (issue 7): Python's `list(as_completed(fs))`.
+TEST(AsCompleted, CollectsIntoAContainer) {
+  cft::CannedFutures<> c;
+  auto range = cf::as_completed(IntFutures{c.succeeded, c.failed, c.cancelled});
+  static_assert(std::is_same_v<decltype(range.begin()), decltype(range.end())>);
+  std::vector<cf::Future<int>> done(range.begin(), range.end());
+  EXPECT_EQ(done, (IntFutures{c.succeeded, c.failed, c.cancelled}));
+}
+
 TEST(AsCompleted, EmptyInput) {
   int count = 0;
   for (const auto& f : cf::as_completed(IntFutures{})) {

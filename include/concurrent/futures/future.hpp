@@ -126,16 +126,29 @@ template <class T>
 class Future : public detail::FutureHandle {
   static_assert(std::is_void_v<T> || (std::is_object_v<T> && !std::is_array_v<T>),
                 "Future<T>: T must be void or an object type (no references or arrays)");
+  // Whether result() on a temporary can return a copy.
+  static constexpr bool kCopyableResult = std::is_void_v<T> || std::is_copy_constructible_v<T>;
 
  public:
   Future() = default;
 
   // The value (nothing for Future<void>), blocking until the future is done.
   // Rethrows the exception the work finished with; CancelledError if cancelled.
-  decltype(auto) result() const { return result_until(detail::Clock::time_point::max()); }
+  // On a handle that lives on, a `const T&` into the shared state, valid while any
+  // handle to it does.
+  decltype(auto) result() const& { return result_until(detail::Clock::time_point::max()); }
+  // On a temporary (`pool.submit(f).result()`), a copy: the temporary may hold the last
+  // reference to the state, so a reference would dangle at the end of the expression.
+  // A T that cannot be copied is still returned as `const T&` (use it within the
+  // expression, or keep the future).
+  T result() && requires kCopyableResult { return result_until(detail::Clock::time_point::max()); }
   // Same, but throws TimeoutError if not done within `timeout` (zero or less: now).
   template <class Rep, class Period>
-  decltype(auto) result(std::chrono::duration<Rep, Period> timeout) const {
+  decltype(auto) result(std::chrono::duration<Rep, Period> timeout) const& {
+    return result_until(detail::deadline_after(timeout));
+  }
+  template <class Rep, class Period>
+  requires kCopyableResult T result(std::chrono::duration<Rep, Period> timeout) && {
     return result_until(detail::deadline_after(timeout));
   }
 
@@ -260,9 +273,17 @@ void Promise<T>::throw_already_done(const char* operation) const {
 
 }  // namespace concurrent::futures
 
+// Hashes agree with ==: handles of one state hash alike, so a Future or an AnyFuture
+// can key an unordered container (Python's `{executor.submit(...): url}`).
 template <>
 struct std::hash<concurrent::futures::AnyFuture> {
   std::size_t operator()(const concurrent::futures::AnyFuture& f) const noexcept {
+    return std::hash<const void*>()(concurrent::futures::detail::CoreAccess::core(f).get());
+  }
+};
+template <class T>
+struct std::hash<concurrent::futures::Future<T>> {
+  std::size_t operator()(const concurrent::futures::Future<T>& f) const noexcept {
     return std::hash<const void*>()(concurrent::futures::detail::CoreAccess::core(f).get());
   }
 };

@@ -13,6 +13,13 @@
 // every unfinished future, so a finishing future wakes exactly the calls waiting on it;
 // nothing locks several futures at once.
 //
+// Done-callbacks may not have run yet: the thread that completes a future wakes its
+// waiters first and runs its done-callbacks after, so wait() can return, and
+// as_completed() can yield a future, while that future's callbacks are still running or
+// about to. A callback must therefore not capture the waiting function's locals by
+// reference; capture by value (or a shared_ptr), or have the callback complete a Promise
+// and wait on that Promise's future instead.
+//
 // Thread safety: any number of threads may wait on the same futures.
 #pragma once
 
@@ -104,18 +111,18 @@ DoneAndNotDone<F> wait_until(std::vector<F> futures, Clock::time_point deadline,
 }  // namespace detail
 
 // An input range over futures, yielding each once as it finishes. Move-only; iterate it
-// once. Destroying it stops the waiting.
+// once. Destroying it stops the waiting. begin() and end() have one type, so
+// `std::vector<F> v(r.begin(), r.end())` collects it (Python's `list(as_completed(fs))`).
 template <class F>
 class AsCompleted {
  public:
   class iterator;
-  struct sentinel {};
 
   iterator begin() {
     advance();
     return iterator(this);
   }
-  sentinel end() const { return {}; }
+  iterator end() const { return iterator(); }
 
  private:
   template <class R>
@@ -143,11 +150,16 @@ class AsCompleted {
   F current_;  // empty (not valid()) once the range is exhausted
 };
 
+// A default-constructed iterator is the end; any other compares equal to it once the
+// range is exhausted.
 template <class F>
 class AsCompleted<F>::iterator {
  public:
   using value_type = F;
   using difference_type = std::ptrdiff_t;
+  using reference = const F&;
+  using pointer = const F*;
+  using iterator_category = std::input_iterator_tag;
   using iterator_concept = std::input_iterator_tag;
 
   iterator() = default;
@@ -159,11 +171,11 @@ class AsCompleted<F>::iterator {
     return *this;
   }
   void operator++(int) { ++*this; }
-  friend bool operator==(const iterator& it, sentinel) { return it.at_end(); }
+  friend bool operator==(const iterator& a, const iterator& b) { return a.at_end() == b.at_end(); }
 
  private:
   friend class AsCompleted;
-  bool at_end() const { return !range_->current_.valid(); }
+  bool at_end() const { return range_ == nullptr || !range_->current_.valid(); }
   explicit iterator(AsCompleted* range) : range_(range) {}
   AsCompleted* range_ = nullptr;
 };
