@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Python's side of the benchmark experiments, with the standard library only.
 
-Runs the same experiments as the C++ runner (bench/experiments.cpp) through Python's
+Runs the same experiments as the C++ runner (bench/runner/, bench/experiments/) through Python's
 concurrent.futures and prints one JSON object on stdout; progress goes to stderr.
 
   python3 experiments.py busy_idle --busy-n 2000000 --idle-s 0.2

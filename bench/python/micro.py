@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Python's concurrent.futures under the same micro-benchmarks as bench/micro_bench.cpp.
+"""Python's concurrent.futures under the same micro-benchmarks as bench/micro/ (cf_micro_bench).
 
 Prints one JSON object on stdout: {"python": version, "results": [{"name", "value",
 "unit", ...}]}, each value the median of --reps repetitions; progress goes to stderr.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Python's ProcessPoolExecutor on the workloads of bench/process_pool_bench.cpp.
+"""Python's ProcessPoolExecutor on the workloads of bench/micro/process_pool_bench.cpp.
 
 Usage: process_pool_peer.py [--scale smoke|full]
 

@@ -1,0 +1,248 @@
+// REPORT.md's header and the sections of experiments 1-3 (busy vs idle, serial vs
+// threads vs processes, the worker sweep with its bar charts); one function per section.
+#include "report/report.hpp"
+
+#include <sys/utsname.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "experiments/experiments.hpp"
+#include "report/format.hpp"
+#include "support/bar_chart.hpp"
+
+namespace bench {
+
+double load_average() {
+  double load = -1;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
+    std::fclose(f);
+  }
+  return load;
+}
+
+namespace {
+
+std::string machine_description(const Config& config) {
+  std::string cpu = "unknown CPU";
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  utsname u{};
+  ::uname(&u);
+  std::ostringstream out;
+  out << cpu << ", " << usable_cpus() << " usable CPUs (experiments assume " << config.cpus
+      << "), Linux " << u.release << ", compiled by "
+#if defined(__clang__)
+      << "clang " << __clang_major__ << "." << __clang_minor__
+#else
+      << "g++ " << __GNUC__ << "." << __GNUC_MINOR__
+#endif
+      << " " << CF_BENCH_BUILD_TYPE;
+  return out.str();
+}
+
+void header_section(std::ostream& md, const Config& config, const Results& r, double total_seconds,
+                    double load_before) {
+  const std::time_t now = std::time(nullptr);
+  char date[64];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  const Scale& s = config.scale;
+  const bool py = !r.python_version.empty();
+  md << "# concurrent::futures benchmark report\n\n"
+     << "- Measured: " << date << ", scale **" << s.name << "**, the run took "
+     << duration_text(total_seconds) << ".\n"
+     << "- Machine: " << machine_description(config) << ".\n"
+     << "- Load average (1 min) before the run: " << fixed(load_before, 2)
+     << ", after: " << fixed(load_average(), 2)
+     << (load_before > 0.5 ? " — **the machine was busy with other work: parallel speedups are "
+                             "understated**"
+                           : "")
+     << ".\n"
+     << "- Python: "
+     << (py ? r.python_version + " (standard library concurrent.futures)" : r.python_note) << ".\n"
+     << "- Process pool: "
+     << "cf::ProcessPoolExecutor (default start method)"
+     << ".\n"
+     << "- Wall times include creating and shutting down the pool, as `with Executor() as ex:` "
+        "does in Python. Experiments 2 and 3 keep the median of "
+     << s.reps << " repetitions.\n";
+  for (const auto& note : r.notes) md << "- Note: " << note << "\n";
+}
+
+void busy_idle_section(std::ostream& md, const Config& config, const Results& r) {
+  const Scale& s = config.scale;
+  const bool py = !r.python_version.empty();
+  md << "\n## 1. Busy vs idle\n\n"
+     << kBusyIdleTasks << " tasks on " << kBusyIdleWorkers << " workers. Busy: sum the integers "
+     << "below " << s.busy_n << " (a loop the compiler cannot fold). Idle: sleep "
+     << fixed(s.idle_s, 2) << " s. Ideal wall time for idle tasks: "
+     << fixed(s.idle_s * kBusyIdleTasks / kBusyIdleWorkers, 2) << " s.\n\n"
+     << "| run | C++ wall (s) | C++ mean task (s) | C++ workers used |"
+     << (py ? " Python wall (s) | Python mean task (s) | Python / C++ wall |" : "") << "\n"
+     << "|---|---:|---:|---:|" << (py ? "---:|---:|---:|" : "") << "\n";
+  for (const auto& row : r.busy_idle) {
+    const TaskTimes* p =
+        find_row(r.py_busy_idle, [&](const TaskTimes& t) { return t.name == row.name; });
+    md << "| " << row.name << " | " << cell(row.available, row.wall_s) << " | "
+       << cell(row.available, row.task_mean_s, 4) << " | "
+       << (row.available ? std::to_string(row.workers_seen) : "—") << " |";
+    if (py) {
+      md << " " << (p ? fixed(p->wall_s) : "—") << " | " << (p ? fixed(p->task_mean_s, 4) : "—")
+         << " | " << (p && row.available ? ratio(p->wall_s, row.wall_s) : "—") << " |";
+    }
+    md << "\n";
+  }
+  md << "\nEach bar is one task from its start to its end; the dotted line before it is the "
+        "time it waited in the queue. C++ charts come from `cf::Timeline` (the executor "
+        "records them); Python's tasks report their own start and end times.\n\n";
+  for (const auto& row : r.busy_idle) {
+    if (!row.available) continue;
+    md << "![" << row.name << " (C++)](" << row.name << ".svg)";
+    if (py && find_row(r.py_busy_idle, [&](const TaskTimes& t) { return t.name == row.name; })) {
+      md << " ![" << row.name << " (Python)](python-" << row.name << ".svg)";
+    }
+    md << "\n\n";
+  }
+  md << "Chrome traces (open in https://ui.perfetto.dev or chrome://tracing): "
+     << "`<run>.trace.json` and `python-<run>.trace.json`.\n";
+}
+
+void sst_section(std::ostream& md, const Config& config, const Results& r) {
+  const Scale& s = config.scale;
+  const bool py = !r.python_version.empty();
+  const int n = config.cpus;
+  md << "\n## 2. Serial vs threads vs processes\n\n"
+     << n << " tasks of each kind. Wait: sleep " << fixed(s.wait_s, 2)
+     << " s. Compute: " << s.compute_n
+     << " steps of y = cos(y). Speedup is over serial; efficiency is speedup / " << n << ".\n\n"
+     << "| task | how | C++ wall (s) | C++ speedup | C++ efficiency |"
+     << (py ? " Python wall (s) | Python speedup | Python efficiency |" : "") << "\n"
+     << "|---|---|---:|---:|---:|" << (py ? "---:|---:|---:|" : "") << "\n";
+  for (const std::string kind : {"wait", "compute"}) {
+    const SstRow* serial =
+        find_row(r.sst, [&](const SstRow& x) { return x.kind == kind && x.mode == "serial"; });
+    const SstRow* py_serial =
+        find_row(r.py_sst, [&](const SstRow& x) { return x.kind == kind && x.mode == "serial"; });
+    for (const auto& mode : kModes) {
+      const SstRow* c =
+          find_row(r.sst, [&](const SstRow& x) { return x.kind == kind && x.mode == mode; });
+      const SstRow* p =
+          find_row(r.py_sst, [&](const SstRow& x) { return x.kind == kind && x.mode == mode; });
+      const bool ca = c && c->available && serial;
+      md << "| " << kind << " | " << mode << " | " << (ca ? fixed(c->wall_s) : "—") << " | "
+         << (ca ? fixed(serial->wall_s / c->wall_s, 2) : "—") << " | "
+         << (ca ? fixed(serial->wall_s / c->wall_s / n, 2) : "—") << " |";
+      if (py) {
+        const bool pa = p && py_serial;
+        md << " " << (pa ? fixed(p->wall_s) : "—") << " | "
+           << (pa ? fixed(py_serial->wall_s / p->wall_s, 2) : "—") << " | "
+           << (pa ? fixed(py_serial->wall_s / p->wall_s / n, 2) : "—") << " |";
+      }
+      md << "\n";
+    }
+  }
+}
+
+const SweepRow* sweep_row(const std::vector<SweepRow>& rows, const std::string& kind,
+                          const std::string& executor, int workers) {
+  return find_row(rows, [&](const SweepRow& x) {
+    return x.kind == kind && x.executor == executor && x.workers == workers && x.available;
+  });
+}
+
+// "wall | speedup | efficiency | mean task |" for w workers, against w = 1.
+std::string sweep_cells(const SweepRow* row, const SweepRow* one_worker, int w) {
+  if (!row || !one_worker) return " — | — | — | — |";
+  const double speedup = w * one_worker->wall_s / row->wall_s;
+  return " " + fixed(row->wall_s) + " | " + fixed(speedup, 2) + " | " + fixed(speedup / w, 2) +
+         " | " + fixed(row->task_mean_s, 4) + " |";
+}
+
+void sweep_table(std::ostream& md, const Config& config, const Results& r) {
+  const Scale& s = config.scale;
+  const bool py = !r.python_version.empty();
+  const int n = config.cpus;
+  md << "\n## 3. Thread pool vs process pool by worker count\n\n"
+     << "w tasks on w workers, w = 1 .. " << n << ". CPU: " << s.sweep_n
+     << " cos steps. I/O: an HTTP GET of a 64 KiB page from a server on 127.0.0.1 that answers "
+        "after "
+     << s.http_delay_ms
+     << " ms (standing in for a download). Speedup = w × wall(w = 1) / wall(w): how many "
+        "tasks' worth of work the pool gets through per task time; efficiency = speedup / w. "
+        "Mean task = the average time one task ran (C++: from the Timeline).\n\n"
+     << "| task | executor | w | C++ wall (s) | C++ speedup | C++ efficiency | C++ mean task (s) "
+        "|"
+     << (py ? " Python wall (s) | Python speedup | Python efficiency | Python mean task (s) |" : "")
+     << "\n|---|---|---:|---:|---:|---:|---:|" << (py ? "---:|---:|---:|---:|" : "") << "\n";
+  for (const std::string kind : {"cpu", "io"}) {
+    for (const std::string executor : {"threads", "processes"}) {
+      for (int w = 1; w <= n; ++w) {
+        md << "| " << kind << " | " << executor << " | " << w << " |"
+           << sweep_cells(sweep_row(r.sweep, kind, executor, w),
+                          sweep_row(r.sweep, kind, executor, 1), w);
+        if (py) {
+          md << sweep_cells(sweep_row(r.py_sweep, kind, executor, w),
+                            sweep_row(r.py_sweep, kind, executor, 1), w);
+        }
+        md << "\n";
+      }
+    }
+  }
+}
+
+// The sweep's mean task times as bar charts, sweep-cpu.svg and sweep-io.svg.
+void sweep_charts(std::ostream& md, const Config& config, const fs::path& dir, const Results& r) {
+  const bool py = !r.python_version.empty();
+  const int n = config.cpus;
+  for (const std::string kind : {"cpu", "io"}) {
+    BarChart chart;
+    chart.title = std::string("Mean task time, ") +
+                  (kind == "cpu" ? "CPU-bound (cos steps)" : "I/O-bound (HTTP GET)");
+    chart.y_label = "seconds per task";
+    for (int w = 1; w <= n; ++w) chart.groups.push_back("w=" + std::to_string(w));
+    for (const std::string lang : {"C++", "Python"}) {
+      if (lang == "Python" && !py) continue;
+      for (const std::string executor : {"threads", "processes"}) {
+        chart.series.push_back(lang + " " + executor);
+        std::vector<double> values;
+        const auto& rows = lang == "C++" ? r.sweep : r.py_sweep;
+        for (int w = 1; w <= n; ++w) {
+          const SweepRow* row = sweep_row(rows, kind, executor, w);
+          values.push_back(row ? row->task_mean_s : -1);
+        }
+        chart.values.push_back(values);
+      }
+    }
+    std::ostringstream svg;
+    chart.write_svg(svg);
+    write_file(dir / ("sweep-" + kind + ".svg"), svg.str());
+    md << "\n![" << chart.title << "](sweep-" << kind << ".svg)\n";
+  }
+}
+
+}  // namespace
+
+void write_report(const Config& config, const fs::path& dir, const Results& r, double total_seconds,
+                  double load_before) {
+  std::ostringstream md;
+  header_section(md, config, r, total_seconds, load_before);
+  if (config.only.count(1)) busy_idle_section(md, config, r);
+  if (config.only.count(2)) sst_section(md, config, r);
+  if (config.only.count(3)) {
+    sweep_table(md, config, r);
+    sweep_charts(md, config, dir, r);
+  }
+  if (config.only.count(5)) micro_section(md, config, r);
+  write_file(dir / "REPORT.md", md.str());
+}
+
+}  // namespace bench
