@@ -58,6 +58,8 @@ constexpr std::size_t kResultFlushBytes = std::size_t{64} * 1024;
 
 // Set by the hook when it runs from a shared library (see the top of this file).
 bool g_before_executable_initializers = false;
+// Set by the hook once it knows this process is a worker or the fork server.
+bool g_process_worker = false;
 
 // Before blocking for its next call, a worker polls its socket without blocking for up
 // to this long, yielding the CPU between polls: a call that arrives within it costs no
@@ -78,7 +80,7 @@ std::int64_t now_ns() {
       .count();
 }
 
-class Channel {
+class Channel final : public ResultOutput {
  public:
   explicit Channel(int fd) : fd_(fd) {}
 
@@ -110,8 +112,8 @@ class Channel {
     return true;
   }
 
-  std::string& out() { return out_; }
-  void flush() {
+  std::string& out() override { return out_; }
+  void flush() override {
     if (out_.empty()) return;
     write_all(fd_, out_.data(), out_.size());
     out_.clear();
@@ -132,7 +134,7 @@ class Channel {
 
 class Runner final : public ItemRunner {
  public:
-  Runner(Channel& channel, std::uint64_t seq, const std::vector<std::uint32_t>& indices)
+  Runner(ResultOutput& channel, std::uint64_t seq, const std::vector<std::uint32_t>& indices)
       : channel_(channel), seq_(seq), indices_(indices) {}
 
   // Every result carries its start and end times, with or without a timeline: the pool
@@ -169,14 +171,15 @@ class Runner final : public ItemRunner {
   }
 
  private:
-  Channel& channel_;
+  ResultOutput& channel_;
   std::uint64_t seq_;
   const std::vector<std::uint32_t>& indices_;
   std::string value_;
 };
 
-// Runs the items of `call` through `entry` (or fails each, if there is none).
-void run_call(Channel& channel, const wire::CallMessage& call) {
+}  // namespace
+
+void run_call(ResultOutput& channel, const wire::CallMessage& call) {
   std::vector<std::uint32_t> indices;
   std::vector<std::string_view> args;
   indices.reserve(call.items.size());
@@ -207,7 +210,6 @@ void run_call(Channel& channel, const wire::CallMessage& call) {
   }
 }
 
-// Runs the initializer; returns its error message, or nothing if it succeeded.
 bool run_initializer(const wire::ConfigMessage& config, std::string& error) {
   EntryFn entry = find_process_entry(config.init_key);
   if (entry == nullptr) {
@@ -233,8 +235,6 @@ bool run_initializer(const wire::ConfigMessage& config, std::string& error) {
   error = "the initializer threw " + e.type_name + ": " + e.message;
   return false;
 }
-
-}  // namespace
 
 int worker_main(int fd) noexcept {
   Channel channel(fd);
@@ -367,6 +367,11 @@ int forkserver_main(int control) noexcept {
   return 0;
 }
 
+bool started_as_process_worker() noexcept {
+  return g_process_worker ||
+         std::getenv(kWorkerMarkerVariable) != nullptr;  // NOLINT(concurrency-mt-unsafe)
+}
+
 namespace {
 
 __attribute__((constructor)) void process_worker_hook(int argc, char** argv, char** envp) {
@@ -390,6 +395,7 @@ __attribute__((constructor)) void process_worker_hook(int argc, char** argv, cha
     fd = fd * 10 + (c - '0');
   }
   if (number.empty() || ::fcntl(fd, F_GETFD) < 0) return;
+  g_process_worker = true;
   ::unsetenv(kWorkerMarkerVariable);  // NOLINT(concurrency-mt-unsafe): single-threaded here
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   // Be the program the user wrote, minus main(): finish static initialization first.

@@ -1,6 +1,10 @@
 // The worker process's side of the pool, and the fork server. Private to the library.
 #pragma once
 
+#include <string>
+
+#include "process/wire.hpp"
+
 namespace concurrent::futures::detail {
 
 // Exit codes a worker uses to say why it stopped (0: it was told to, or hit
@@ -13,6 +17,29 @@ inline constexpr int kExitParentGone = 124;  // the channel to the parent broke
 // The environment variable that puts a freshly executed copy of the program into worker
 // or fork-server mode: "worker:<fd>" or "forkserver:<fd>".
 inline constexpr const char* kWorkerMarkerVariable = "CONCURRENT_FUTURES_PROCESS_WORKER";
+
+// Where a worker writes its result frames: out() collects them, flush() sends them.
+// (A socket for a process-pool worker, MPI messages for an MPI worker rank.)
+class ResultOutput {
+ public:
+  virtual std::string& out() = 0;
+  virtual void flush() = 0;
+
+ protected:
+  ~ResultOutput() = default;
+};
+
+// Runs the items of `call` through its entry (or fails each, if there is none),
+// appending one result frame per item to `output` and flushing it now and then.
+void run_call(ResultOutput& output, const wire::CallMessage& call);
+
+// Runs the configuration's initializer; false (with `error` saying why) if it failed.
+bool run_initializer(const wire::ConfigMessage& config, std::string& error);
+
+// Whether this process is a copy of the executable started as a process-pool worker or
+// fork server (true from before main(), also in static initializers that run before
+// the worker hook). Other start-up hooks (MPI's) leave such a process alone.
+bool started_as_process_worker() noexcept;
 
 // Serves calls on `fd` until told to stop; returns the exit code. Never throws.
 int worker_main(int fd) noexcept;

@@ -253,20 +253,20 @@ void append_process_args(ProcessCall& call, ValueWriter& writer, Args&&... args)
   call.ends.push_back(call.args.size());
 }
 
-// map()'s Source for the process pool: each batch is one chunk of up to `chunksize`
-// elements, sent as one message, with one future per element.
-template <class R, class Fn, class... Iterables>
+// map()'s Source for a pool of worker processes (`Core`: ProcessPoolCore, or
+// MPIPoolCore): each batch is one chunk of up to `chunksize` elements, sent as one
+// message, with one future per element.
+template <class Core, class R, class Fn, class... Iterables>
 class ProcessMapSource {
  public:
-  ProcessMapSource(std::weak_ptr<ProcessPoolCore> pool, Fn fn, std::size_t chunksize,
-                   Iterables&&... iterables)
+  ProcessMapSource(std::weak_ptr<Core> pool, Fn fn, std::size_t chunksize, Iterables&&... iterables)
       : pool_(std::move(pool)),
         fn_(std::move(fn)),
         chunksize_(chunksize),
         zip_(std::forward<Iterables>(iterables)...) {}
 
   bool submit_next(std::deque<Future<R>>& out) {
-    std::shared_ptr<ProcessPoolCore> pool = pool_.lock();
+    std::shared_ptr<Core> pool = pool_.lock();
     if (!pool || exhausted_) return false;
     using Entry = ProcessEntry<false, Fn, ProcessArg<ElementOf<Iterables>>...>;
     (void)Entry::registered;
@@ -306,7 +306,7 @@ class ProcessMapSource {
   }
 
  private:
-  void flush(ProcessPoolCore& pool, ProcessCall& call, std::deque<Future<R>>& out) {
+  void flush(Core& pool, ProcessCall& call, std::deque<Future<R>>& out) {
     if (call.size() == 0) return;
     ProcessCall message;
     message.entry_key = call.entry_key;
@@ -321,7 +321,7 @@ class ProcessMapSource {
     process_pool_submit(pool, std::move(message));
   }
 
-  std::weak_ptr<ProcessPoolCore> pool_;
+  std::weak_ptr<Core> pool_;
   Fn fn_;
   std::size_t chunksize_;
   Zip<Iterables...> zip_;
@@ -344,57 +344,74 @@ requires(!std::is_same_v<std::decay_t<Fn>, ProcessInitializer>)
   }
 }
 
-template <class Fn, class... Args>
-auto ProcessPoolExecutor::submit(Fn&& fn, Args&&... args) {
+namespace detail {
+
+// submit() and map() of a pool of worker processes (`Core`: ProcessPoolCore, or
+// MPIPoolCore), which provides process_pool_check_open(Core&) and
+// process_pool_submit(Core&, ProcessCall).
+template <class Core, class Fn, class... Args>
+auto submit_process_call(Core& core, Fn&& fn, Args&&... args) {
   using F = std::decay_t<Fn>;
-  constexpr bool call_ok = detail::check_process_call<F, detail::ProcessArg<Args>...>();
-  constexpr bool result_ok = detail::check_process_result<F, detail::ProcessArg<Args>...>();
+  constexpr bool call_ok = check_process_call<F, ProcessArg<Args>...>();
+  constexpr bool result_ok = check_process_result<F, ProcessArg<Args>...>();
   if constexpr (call_ok && result_ok) {
-    using Entry = detail::ProcessEntry<false, F, detail::ProcessArg<Args>...>;
+    using Entry = ProcessEntry<false, F, ProcessArg<Args>...>;
     using R = typename Entry::Result;
     (void)Entry::registered;
-    detail::process_pool_check_open(*core_);
-    detail::check_process_entry(Entry::key());
-    auto sink = std::make_unique<detail::PromiseSink<R>>(1);
+    process_pool_check_open(core);
+    check_process_entry(Entry::key());
+    auto sink = std::make_unique<PromiseSink<R>>(1);
     Future<R> future = sink->future(0);
-    detail::ProcessCall call;
+    ProcessCall call;
     call.entry_key = Entry::key();
     try {
-      detail::save_callable(static_cast<const F&>(fn), call.fn_bytes);
-      detail::ValueWriter writer(&call.args);
-      detail::append_process_args(call, writer, std::forward<Args>(args)...);
+      save_callable(static_cast<const F&>(fn), call.fn_bytes);
+      ValueWriter writer(&call.args);
+      append_process_args(call, writer, std::forward<Args>(args)...);
     } catch (...) {
       // Only this future fails; the pool never saw the call.
       sink->fail(0, std::current_exception());
       return future;
     }
     call.sink = std::move(sink);
-    detail::process_pool_submit(*core_, std::move(call));
+    process_pool_submit(core, std::move(call));
     return future;
   } else {
     return Future<int>();  // unreachable: a static_assert above has failed
   }
 }
 
-template <class Fn, class... Iterables>
-auto ProcessPoolExecutor::map(const MapOptions& options, Fn&& fn, Iterables&&... iterables) {
+template <class Core, class Fn, class... Iterables>
+auto map_process_calls(const std::shared_ptr<Core>& core, const MapOptions& options, Fn&& fn,
+                       Iterables&&... iterables) {
   using F = std::decay_t<Fn>;
-  constexpr bool call_ok =
-      detail::check_process_call<F, detail::ProcessArg<detail::ElementOf<Iterables>>...>();
-  constexpr bool result_ok =
-      detail::check_process_result<F, detail::ProcessArg<detail::ElementOf<Iterables>>...>();
+  constexpr bool call_ok = check_process_call<F, ProcessArg<ElementOf<Iterables>>...>();
+  constexpr bool result_ok = check_process_result<F, ProcessArg<ElementOf<Iterables>>...>();
   if constexpr (call_ok && result_ok) {
-    using R = detail::ProcessCallResult<F, detail::ProcessArg<detail::ElementOf<Iterables>>...>;
-    using Source = detail::ProcessMapSource<R, F, Iterables...>;
-    detail::validate_map_options(options);
-    detail::process_pool_check_open(*core_);
-    return detail::MapRange<R, Source>(
-        Source(core_, std::forward<Fn>(fn), static_cast<std::size_t>(options.chunksize),
+    using R = ProcessCallResult<F, ProcessArg<ElementOf<Iterables>>...>;
+    using Source = ProcessMapSource<Core, R, F, Iterables...>;
+    validate_map_options(options);
+    process_pool_check_open(*core);
+    return MapRange<R, Source>(
+        Source(core, std::forward<Fn>(fn), static_cast<std::size_t>(options.chunksize),
                std::forward<Iterables>(iterables)...),
         options);
   } else {
     return 0;  // unreachable: a static_assert above has failed
   }
+}
+
+}  // namespace detail
+
+template <class Fn, class... Args>
+auto ProcessPoolExecutor::submit(Fn&& fn, Args&&... args) {
+  return detail::submit_process_call(*core_, std::forward<Fn>(fn), std::forward<Args>(args)...);
+}
+
+template <class Fn, class... Iterables>
+auto ProcessPoolExecutor::map(const MapOptions& options, Fn&& fn, Iterables&&... iterables) {
+  return detail::map_process_calls(core_, options, std::forward<Fn>(fn),
+                                   std::forward<Iterables>(iterables)...);
 }
 
 }  // namespace concurrent::futures
