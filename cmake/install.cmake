@@ -28,3 +28,18 @@ install(FILES
 export(EXPORT concurrent_futures_targets
   NAMESPACE concurrent::
   FILE ${CMAKE_CURRENT_BINARY_DIR}/concurrent_futures-targets.cmake)
+
+# MPIPoolExecutor's library, when it was built: an export set of its own, so that the
+# package needs MPI only for consumers of the mpi component.
+if(TARGET concurrent_futures_mpi)
+  install(TARGETS concurrent_futures_mpi EXPORT concurrent_futures_mpi_targets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(EXPORT concurrent_futures_mpi_targets
+    NAMESPACE concurrent::
+    FILE concurrent_futures_mpi-targets.cmake
+    DESTINATION ${_cf_config_dir})
+  export(EXPORT concurrent_futures_mpi_targets
+    NAMESPACE concurrent::
+    FILE ${CMAKE_CURRENT_BINARY_DIR}/concurrent_futures_mpi-targets.cmake)
+endif()

@@ -1,0 +1,176 @@
+// A worker rank: serves the pools of rank 0, one after another, with the process pool's
+// wire format, one MPI message per batch of frames.
+//
+// A rank starts idle. A pool's config frame (on the pool's tag) attaches it to that
+// pool: it checks the build id, runs the initializer, and answers ready (or refused,
+// or init_failed). Call frames are run as in a process-pool worker (process/worker.hpp's
+// run_call), their results sent back on the pool's tag. A stop frame detaches it again
+// (a spawned worker then exits). A message on kExitTag, at any time, means rank 0's
+// program is ending.
+
+#include <unistd.h>
+
+#include <climits>
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "mpi/runtime.hpp"
+#include "mpi/wait.hpp"
+#include "process/image.hpp"
+#include "process/wire.hpp"
+#include "process/worker.hpp"
+
+namespace concurrent::futures::detail::mpi {
+
+namespace {
+
+// Rank 0's rank in every communicator a worker serves on.
+constexpr int kPoolRank = 0;
+
+class RankOutput final : public ResultOutput {
+ public:
+  RankOutput(MPI_Comm comm, int tag) : comm_(comm), tag_(tag) {}
+  std::string& out() override { return out_; }
+  void flush() override {
+    if (out_.empty()) return;
+    // Results go out as they are made: the pool reads them while the next call runs.
+    MPI_Send(out_.data(), static_cast<int>(out_.size()), MPI_BYTE, kPoolRank, tag_, comm_);
+    out_.clear();
+  }
+
+ private:
+  MPI_Comm comm_;
+  int tag_;
+  std::string out_;
+};
+
+void send_text(MPI_Comm comm, int tag, wire::MessageType type, std::string_view text) {
+  std::string out;
+  const std::size_t start = wire::begin_frame(out, type);
+  wire::Writer(out).str(text);
+  wire::end_frame(out, start);
+  MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, kPoolRank, tag, comm);
+}
+
+// Receives the next message from rank 0 into `in`; returns its tag.
+int receive(MPI_Comm comm, std::string& in, Backoff& backoff) {
+  MPI_Message message;
+  MPI_Status status;
+  for (;;) {
+    int found = 0;
+    MPI_Improbe(kPoolRank, MPI_ANY_TAG, comm, &found, &message, &status);
+    if (found != 0) break;
+    const auto pause = backoff.next_pause();
+    if (pause.count() == 0) {
+      ::sched_yield();
+    } else {
+      std::this_thread::sleep_for(pause);
+    }
+  }
+  backoff.reset();
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  in.resize(static_cast<std::size_t>(count));
+  MPI_Mrecv(in.data(), count, MPI_BYTE, &message, MPI_STATUS_IGNORE);
+  return status.MPI_TAG;
+}
+
+// The answer to a pool's configuration: ready, or why not.
+void configure(MPI_Comm comm, int tag, std::string_view payload, const std::string& refusal,
+               bool& refused) {
+  const wire::ConfigMessage config = wire::decode_config(payload);
+  const std::string& own_id = executable_build_id();
+  refused = true;
+  if (config.build_id != own_id) {
+    send_text(
+        comm, tag, wire::MessageType::refused,
+        fmt::format("MPI worker rank (pid {}) runs a different executable than rank 0 "
+                    "(build id {}, rank 0's is {}); it refused to run calls. Run the same "
+                    "build on every machine of the job",
+                    ::getpid(), own_id.empty() ? std::string("unknown") : own_id, config.build_id));
+    return;
+  }
+  if (!refusal.empty()) {
+    send_text(comm, tag, wire::MessageType::refused, refusal);
+    return;
+  }
+  if (config.has_init) {
+    std::string error;
+    if (!run_initializer(config, error)) {
+      send_text(comm, tag, wire::MessageType::init_failed, error);
+      return;
+    }
+  }
+  refused = false;
+  std::string out;
+  const std::size_t start = wire::begin_frame(out, wire::MessageType::ready);
+  wire::Writer(out).u32(static_cast<std::uint32_t>(::getpid()));
+  wire::end_frame(out, start);
+  MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, kPoolRank, tag, comm);
+}
+
+}  // namespace
+
+void serve(MPI_Comm comm, bool spawned, const std::string& refusal) noexcept {
+  std::string in;
+  Backoff backoff;
+  int pool_tag = -1;     // the pool this rank serves, -1 while idle
+  bool refused = false;  // this pool's calls are not run (it was refused)
+  try {
+    for (;;) {
+      const int tag = receive(comm, in, backoff);
+      if (tag == kExitTag) return;
+      if (pool_tag != -1 && tag != pool_tag) {
+        throw wire::WireError(
+            fmt::format("a message on tag {} while serving the pool on tag {}", tag, pool_tag));
+      }
+      RankOutput output(comm, tag);
+      std::string_view rest(in);
+      while (!rest.empty()) {
+        if (rest.size() < wire::kFrameHeaderBytes) throw wire::WireError("a truncated frame");
+        const wire::FrameHeader header = wire::parse_frame_header(rest.data());
+        if (rest.size() - wire::kFrameHeaderBytes < header.length) {
+          throw wire::WireError("a truncated frame");
+        }
+        const std::string_view payload =
+            rest.substr(wire::kFrameHeaderBytes, static_cast<std::size_t>(header.length));
+        rest.remove_prefix(wire::kFrameHeaderBytes + payload.size());
+        switch (header.type) {
+          case wire::MessageType::config:
+            if (pool_tag != -1) throw wire::WireError("a second configuration");
+            pool_tag = tag;
+            configure(comm, tag, payload, refusal, refused);
+            break;
+          case wire::MessageType::call:
+            if (pool_tag == -1) throw wire::WireError("a call before the configuration");
+            if (!refused) {
+              run_call(output, wire::decode_call(payload));
+              output.flush();
+            }
+            break;
+          case wire::MessageType::stop:
+            pool_tag = -1;
+            if (spawned) return;
+            break;
+          default:
+            throw wire::WireError(
+                fmt::format("unexpected message type {}", static_cast<int>(header.type)));
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    // The exchange with rank 0 can no longer be trusted: end the job, loudly, rather
+    // than leave rank 0 waiting for an answer that will not come.
+    std::fprintf(stderr, "concurrent::futures MPI worker (pid %d): %s\n",
+                 static_cast<int>(::getpid()), e.what());
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+}
+
+}  // namespace concurrent::futures::detail::mpi
