@@ -1,8 +1,11 @@
 #include "concurrent/futures/errors.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdio>
-#include <mutex>
 #include <utility>
+
+#include "concurrent/futures/detail/mutex.hpp"
 
 namespace concurrent::futures {
 
@@ -24,13 +27,12 @@ RemoteError::RemoteError(std::string type_name, const std::string& message)
 
 namespace {
 
-std::mutex handler_mutex;
-ErrorHandler installed_handler;  // guarded by handler_mutex; empty means the default
+detail::Mutex handler_mutex;
+// Empty means the default handler.
+ErrorHandler installed_handler CONCURRENT_FUTURES_GUARDED_BY(handler_mutex);
 
 void default_handler(const std::exception_ptr& error, std::string_view context) {
-  std::string line = describe(error);
-  std::fprintf(stderr, "concurrent::futures: exception in %.*s: %s\n",
-               static_cast<int>(context.size()), context.data(), line.c_str());
+  fmt::print(stderr, "concurrent::futures: exception in {}: {}\n", context, describe(error));
 }
 
 }  // namespace
@@ -50,7 +52,7 @@ std::string describe(const std::exception_ptr& error) noexcept {
 }
 
 ErrorHandler set_error_handler(ErrorHandler handler) {
-  std::lock_guard lock(handler_mutex);
+  detail::MutexLock lock(handler_mutex);
   return std::exchange(installed_handler, std::move(handler));
 }
 
@@ -58,7 +60,7 @@ void report_error(const std::exception_ptr& error, std::string_view context) noe
   try {
     ErrorHandler handler;
     {
-      std::lock_guard lock(handler_mutex);
+      detail::MutexLock lock(handler_mutex);
       handler = installed_handler;
     }
     if (handler) {

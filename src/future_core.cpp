@@ -5,6 +5,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "process/remote_exception.hpp"
+#include "waiter.hpp"
+
 namespace concurrent::futures {
 
 const char* to_string(FutureState state) noexcept {
@@ -22,45 +25,6 @@ const char* to_string(FutureState state) noexcept {
 }
 
 namespace detail {
-
-void Waiter::notify(std::size_t index, bool failed) {
-  MutexLock lock(mutex_);
-  finished_.push_back(index);
-  --pending_;
-  failure_seen_ = failure_seen_ || failed;
-  // Notify under the lock: once the waiting thread can take the lock it may destroy
-  // this Waiter, so the condition variable must not be touched after unlocking.
-  if (ready()) cv_.notify_one();
-}
-
-bool Waiter::ready() const {
-  switch (wake_on_) {
-    case WakeOn::any:
-      return !finished_.empty() || pending_ == 0;
-    case WakeOn::all:
-      return pending_ == 0;
-    case WakeOn::failure_or_all:
-      return failure_seen_ || pending_ == 0;
-  }
-  return true;
-}
-
-bool Waiter::wait_until(Clock::time_point deadline) {
-  MutexLock lock(mutex_);
-  while (!ready()) {
-    if (deadline == Clock::time_point::max()) {
-      lock.wait(cv_);
-    } else if (!lock.wait_until(cv_, deadline)) {
-      return ready();
-    }
-  }
-  return true;
-}
-
-std::vector<std::size_t> Waiter::take_finished() {
-  MutexLock lock(mutex_);
-  return std::exchange(finished_, {});
-}
 
 bool FutureCoreBase::cancel() {
   std::vector<UniqueFunction> callbacks;
@@ -123,6 +87,19 @@ void FutureCoreBase::throw_already_done(const char* operation) const {
                   "completed only once, so check done() first or complete each Promise "
                   "exactly once",
                   operation));
+}
+
+std::string FutureCoreBase::repr(const std::type_info* value_type) const {
+  const FutureState s = state();
+  std::string outcome;
+  if (s == FutureState::finished) {
+    if (exception_) {
+      outcome = fmt::format(" raised {}", encode_exception(exception_).type_name);
+    } else if (value_type != nullptr) {
+      outcome = fmt::format(" returned {}", demangle(value_type->name()));
+    }
+  }
+  return fmt::format("<Future at {} state={}{}>", fmt::ptr(this), to_string(s), outcome);
 }
 
 bool FutureCoreBase::wait_until(Clock::time_point deadline) const {

@@ -1,7 +1,12 @@
 #include "concurrent/futures/wait.hpp"
 
+#include <fmt/format.h>
+
+#include <deque>
 #include <string>
 #include <unordered_set>
+
+#include "waiter.hpp"
 
 namespace concurrent::futures::detail {
 
@@ -71,6 +76,25 @@ void wait_for_cores(const std::vector<FutureCoreBase*>& cores, Clock::time_point
   for (std::size_t k = 0; k < unfinished.size(); ++k) cores[unfinished[k]]->unlink(links[k]);
 }
 
+class CompletionQueue {
+ public:
+  CompletionQueue(std::vector<FutureCoreBase*> cores, Clock::time_point deadline);
+  ~CompletionQueue();
+  CompletionQueue(const CompletionQueue&) = delete;
+  CompletionQueue& operator=(const CompletionQueue&) = delete;
+
+  std::optional<std::size_t> next();
+
+ private:
+  std::vector<FutureCoreBase*> cores_;
+  Clock::time_point deadline_;
+  Waiter waiter_;
+  std::vector<WaitLink> links_;
+  std::deque<std::size_t> ready_;
+  std::vector<bool> handed_out_flags_;  // a handed-out future may be gone: never touch it
+  std::size_t handed_out_ = 0;
+};
+
 CompletionQueue::CompletionQueue(std::vector<FutureCoreBase*> cores, Clock::time_point deadline)
     : cores_(std::move(cores)),
       deadline_(deadline),
@@ -97,8 +121,9 @@ std::optional<std::size_t> CompletionQueue::next() {
     for (std::size_t i : waiter_.take_finished()) ready_.push_back(i);
     if (ready_.empty()) {
       const std::size_t unfinished = cores_.size() - handed_out_;
-      throw TimeoutError(std::to_string(unfinished) + " (of " + std::to_string(cores_.size()) +
-                         ") futures unfinished when the as_completed() timeout passed");
+      throw TimeoutError(
+          fmt::format("{} (of {}) futures unfinished when the as_completed() timeout passed",
+                      unfinished, cores_.size()));
     }
   }
   const std::size_t index = ready_.front();
@@ -107,5 +132,14 @@ std::optional<std::size_t> CompletionQueue::next() {
   ++handed_out_;
   return index;
 }
+
+void CompletionQueueDeleter::operator()(CompletionQueue* queue) const noexcept { delete queue; }
+
+CompletionQueuePtr make_completion_queue(std::vector<FutureCoreBase*> cores,
+                                         Clock::time_point deadline) {
+  return CompletionQueuePtr(new CompletionQueue(std::move(cores), deadline));
+}
+
+std::optional<std::size_t> next_completed(CompletionQueue& queue) { return queue.next(); }
 
 }  // namespace concurrent::futures::detail

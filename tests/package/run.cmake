@@ -27,6 +27,7 @@ run(${CMAKE_COMMAND} -S "${CMAKE_CURRENT_LIST_DIR}" -B "${WORK_DIR}/build" -G Ni
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 run("${WORK_DIR}/build/consumer")
 message(STATUS "${last_output}")
-if(NOT last_output MATCHES "consumer: 42")
-  message(FATAL_ERROR "the consumer printed '${last_output}', expected 'consumer: 42'")
+if(NOT last_output MATCHES "consumer: 42.*consumer future: <Future at 0x[0-9a-f]+ state=finished returned int>")
+  message(FATAL_ERROR "the consumer printed '${last_output}', expected 'consumer: 42' and "
+                      "the future's repr")
 endif()

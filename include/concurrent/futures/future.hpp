@@ -14,7 +14,7 @@
 //   promise.set_result(42);      // runs the callback in this thread
 //   future.result();             // 42
 //
-// The state machine is drawn in detail/future_core.hpp.
+// The state machine is drawn in future_state.hpp.
 //
 // Lifetime: all handles share one state, freed with the last Future, AnyFuture or
 // Promise. Destroying the Promise of an unfinished future finishes it with
@@ -54,8 +54,17 @@ struct CoreAccess;
 // constructed or moved from) throws InvalidStateError.
 class FutureHandle {
  public:
-  // True if the future is cancelled now: it was pending, or was already cancelled.
-  // False if it is running or finished. Waiters and callbacks hear of it at once.
+  // Cancels the future if it has not started running.
+  //
+  // Preconditions: none (an empty handle throws, see below).
+  // Postconditions: returns true iff the future is cancelled (it was pending, or was
+  //   already cancelled); then every waiter has been woken and every done-callback has
+  //   run, in this thread, before cancel() returns. Returns false, changing nothing, if
+  //   it is running or finished.
+  // Throws: InvalidStateError on an empty handle; nothing else (a throwing callback is
+  //   reported through the error handler).
+  // Thread safety: any thread, concurrently with every other member and with the
+  //   Promise's completion; exactly one of a racing cancel() and completion wins.
   bool cancel() const { return core().cancel(); }
   bool cancelled() const { return state() == FutureState::cancelled; }
   bool running() const { return state() == FutureState::running; }
@@ -193,8 +202,18 @@ class Promise {
   // InvalidStateError if it is already running or finished.
   bool set_running_or_notify_cancel() { return checked_core().set_running_or_notify_cancel(); }
 
-  // Finishes the future with a value. Throws InvalidStateError if it is already
-  // finished or cancelled. Done-callbacks run in this thread before it returns.
+  // Finishes the future with a value built from `args` (none for Promise<void>).
+  //
+  // Preconditions: none (a moved-from Promise throws, see below).
+  // Postconditions: the future is FINISHED with the value; every waiter has been woken
+  //   and every done-callback has run, in this thread, before set_result() returns.
+  //   Whatever this thread wrote before the call is visible to every reader.
+  // Throws: InvalidStateError, changing nothing, if the future is already finished or
+  //   cancelled (call set_running_or_notify_cancel() first to learn of a cancellation
+  //   before doing the work), or the Promise is empty; whatever T's constructor throws,
+  //   leaving the future as it was.
+  // Thread safety: any one thread at a time per Promise (it is not shared); safe against
+  //   concurrent cancel() and readers of the future.
   template <class... Args>
   void set_result(Args&&... args) {
     if (!checked_core().try_set_value(std::forward<Args>(args)...)) {
@@ -202,7 +221,13 @@ class Promise {
     }
   }
 
-  // Finishes the future with an exception; same rules as set_result().
+  // Finishes the future with `error`, which result() and exception() then report.
+  //
+  // Preconditions: none (a moved-from Promise throws, see below).
+  // Postconditions: as set_result(), with the exception in place of a value.
+  // Throws: std::invalid_argument, changing nothing, if `error` is null;
+  //   InvalidStateError as set_result().
+  // Thread safety: as set_result().
   void set_exception(std::exception_ptr error) { checked_core().set_exception(std::move(error)); }
 
  private:

@@ -25,7 +25,6 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <initializer_list>
 #include <iterator>
 #include <memory>
@@ -68,28 +67,20 @@ std::vector<RangeValue<R>> unique_futures(const R& fs);
 void wait_for_cores(const std::vector<FutureCoreBase*>& cores, Clock::time_point deadline,
                     ReturnWhen return_when);
 
-// The engine behind as_completed: hands out the positions of finished futures, the
-// already-done ones first (in input order), then in completion order.
-class CompletionQueue {
- public:
-  CompletionQueue(std::vector<FutureCoreBase*> cores, Clock::time_point deadline);
-  ~CompletionQueue();
-  CompletionQueue(const CompletionQueue&) = delete;
-  CompletionQueue& operator=(const CompletionQueue&) = delete;
-
-  // The position of the next finished future, or nullopt once every one was handed out.
-  // Throws TimeoutError ("N (of M) futures unfinished") once the deadline has passed.
-  std::optional<std::size_t> next();
-
- private:
-  std::vector<FutureCoreBase*> cores_;
-  Clock::time_point deadline_;
-  Waiter waiter_;
-  std::vector<WaitLink> links_;
-  std::deque<std::size_t> ready_;
-  std::vector<bool> handed_out_flags_;  // a handed-out future may be gone: never touch it
-  std::size_t handed_out_ = 0;
+// The engine behind as_completed (src/wait.cpp): hands out the positions of finished
+// futures, the already-done ones first (in input order), then in completion order.
+class CompletionQueue;
+struct CompletionQueueDeleter {
+  void operator()(CompletionQueue* queue) const noexcept;
 };
+using CompletionQueuePtr = std::unique_ptr<CompletionQueue, CompletionQueueDeleter>;
+
+// Starts watching `cores` (which must outlive the queue, or be handed out first).
+CompletionQueuePtr make_completion_queue(std::vector<FutureCoreBase*> cores,
+                                         Clock::time_point deadline);
+// The position of the next finished future, or nullopt once every one was handed out.
+// Throws TimeoutError ("N (of M) futures unfinished") once the deadline has passed.
+std::optional<std::size_t> next_completed(CompletionQueue& queue);
 
 template <class F>
 std::vector<FutureCoreBase*> cores_of(const std::vector<F>& futures) {
@@ -136,17 +127,17 @@ class AsCompleted {
 
   AsCompleted(std::vector<F> futures, detail::Clock::time_point deadline)
       : futures_(std::move(futures)),
-        queue_(std::make_unique<detail::CompletionQueue>(detail::cores_of(futures_), deadline)) {}
+        queue_(detail::make_completion_queue(detail::cores_of(futures_), deadline)) {}
 
   void advance() {
     current_ = F();
-    if (std::optional<std::size_t> index = queue_->next()) {
+    if (std::optional<std::size_t> index = detail::next_completed(*queue_)) {
       current_ = std::move(futures_[*index]);  // hold no reference to yielded futures
     }
   }
 
   std::vector<F> futures_;
-  std::unique_ptr<detail::CompletionQueue> queue_;
+  detail::CompletionQueuePtr queue_;
   F current_;  // empty (not valid()) once the range is exhausted
 };
 

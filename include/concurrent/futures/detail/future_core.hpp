@@ -4,23 +4,7 @@
 // the lock, the waiters and the done-callbacks. It is compiled once in
 // src/future_core.cpp. Core<T> adds the value.
 //
-// State machine (who may make each transition):
-//
-//              cancel()  [any thread]
-//     PENDING ─────────────────────────────────────────────► CANCELLED
-//        │  ▲                                                    ▲
-//        │  └─ set_running_or_notify_cancel() returns false ─────┘ (no change)
-//        │
-//        ├── set_running_or_notify_cancel() [the executor] ──► RUNNING
-//        │                                                       │
-//        ├── set_result / set_exception [the Promise] ──┐        │
-//        │                                              ▼        │
-//        └──────────────────────────────────────────► FINISHED ◄─┘
-//                                                 set_result / set_exception
-//
-// CANCELLED and FINISHED are final: every later completion throws InvalidStateError.
-// Unlike CPython (gh-92001) there is no separate "cancelled and notified" state:
-// waiters and callbacks hear of a cancellation the moment cancel() succeeds.
+// The state machine is drawn in future_state.hpp.
 //
 // Waiters: a thread blocked in result(), wait() or as_completed() links a WaitLink
 // into every future it waits on. Completion notifies each linked Waiter while holding
@@ -35,26 +19,21 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <exception>
 #include <optional>
+#include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
 #include "concurrent/futures/detail/mutex.hpp"
 #include "concurrent/futures/detail/unique_function.hpp"
 #include "concurrent/futures/errors.hpp"
+#include "concurrent/futures/future_state.hpp"
 
-namespace concurrent::futures {
-
-enum class FutureState : unsigned char { pending, running, cancelled, finished };
-
-// "pending", "running", "cancelled" or "finished".
-const char* to_string(FutureState state) noexcept;
-
-namespace detail {
+namespace concurrent::futures::detail {
 
 using Clock = std::chrono::steady_clock;
 
@@ -70,45 +49,9 @@ Clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
   return now + std::chrono::ceil<Clock::duration>(timeout);
 }
 
-// A thread that waits for one or more futures to finish. Lives on the waiting thread's
-// stack (or in an as_completed range) and is linked into each future through a WaitLink.
-class Waiter {
- public:
-  enum class WakeOn { any, all, failure_or_all };
-
-  Waiter(WakeOn wake_on, std::size_t pending) : wake_on_(wake_on), pending_(pending) {}
-  Waiter(const Waiter&) = delete;
-  Waiter& operator=(const Waiter&) = delete;
-
-  // Called by a future that finished or was cancelled, under that future's lock.
-  void notify(std::size_t index, bool failed);
-
-  // Blocks until the wake condition holds or `deadline` passes; true if it holds.
-  bool wait_until(Clock::time_point deadline);
-
-  // Moves out the indices of the futures that finished since the last call, in the
-  // order they finished.
-  std::vector<std::size_t> take_finished();
-
- private:
-  bool ready() const CONCURRENT_FUTURES_REQUIRES(mutex_);
-
-  const WakeOn wake_on_;
-  Mutex mutex_;
-  std::condition_variable cv_;
-  std::size_t pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
-  bool failure_seen_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
-  std::vector<std::size_t> finished_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
-};
-
-// One Waiter's membership in one future's list of waiters.
-struct WaitLink {
-  Waiter* waiter = nullptr;
-  std::size_t index = 0;  // the future's position in the waiter's input
-  WaitLink* prev = nullptr;
-  WaitLink* next = nullptr;
-  bool linked = false;
-};
+// A thread blocked on futures (src/waiter.hpp): result(), wait() and as_completed()
+// link one WaitLink per future they wait on; completion notifies through it.
+struct WaitLink;
 
 class FutureCoreBase {
  public:
@@ -159,6 +102,10 @@ class FutureCoreBase {
 
   // Throws the InvalidStateError for completing a future that is already done.
   [[noreturn]] void throw_already_done(const char* operation) const;
+
+  // Like Python's repr(): "<Future at 0x... state=finished returned int>". `value_type`
+  // names what a success returned; null leaves it out (AnyFuture).
+  std::string repr(const std::type_info* value_type) const;
 
  protected:
   ~FutureCoreBase() = default;
@@ -220,5 +167,4 @@ class Core<void> : public FutureCoreBase {
   }
 };
 
-}  // namespace detail
-}  // namespace concurrent::futures
+}  // namespace concurrent::futures::detail

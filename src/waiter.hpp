@@ -1,0 +1,58 @@
+// Waiter and WaitLink: how a blocked thread (result(), wait(), as_completed()) hears
+// that the futures it waits on finished. Private to the library: the templates reach
+// them only through FutureCoreBase::wait_until, wait_for_cores and the completion queue.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <vector>
+
+#include "concurrent/futures/detail/future_core.hpp"
+#include "concurrent/futures/detail/mutex.hpp"
+
+namespace concurrent::futures::detail {
+
+// A thread that waits for one or more futures to finish. Lives on the waiting thread's
+// stack (or in an as_completed range) and is linked into each future through a WaitLink.
+class Waiter {
+ public:
+  enum class WakeOn { any, all, failure_or_all };
+
+  Waiter(WakeOn wake_on, std::size_t pending) : wake_on_(wake_on), pending_(pending) {}
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  // Called by a future that finished or was cancelled, under that future's lock.
+  void notify(std::size_t index, bool failed);
+
+  // Blocks until the wake condition holds or `deadline` passes; true if it holds.
+  // Every blocking wait in the library (result(), exception(), wait(), as_completed())
+  // blocks here and nowhere else.
+  bool wait_until(Clock::time_point deadline);
+
+  // Moves out the indices of the futures that finished since the last call, in the
+  // order they finished.
+  std::vector<std::size_t> take_finished();
+
+ private:
+  bool ready() const CONCURRENT_FUTURES_REQUIRES(mutex_);
+
+  const WakeOn wake_on_;
+  Mutex mutex_;
+  std::condition_variable cv_;
+  std::size_t pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  bool failure_seen_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
+  std::vector<std::size_t> finished_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+};
+
+// One Waiter's membership in one future's list of waiters (guarded by that future's
+// lock once linked).
+struct WaitLink {
+  Waiter* waiter = nullptr;
+  std::size_t index = 0;  // the future's position in the waiter's input
+  WaitLink* prev = nullptr;
+  WaitLink* next = nullptr;
+  bool linked = false;
+};
+
+}  // namespace concurrent::futures::detail
