@@ -17,7 +17,7 @@
 //   worker reads its configuration before its first call and the pool reads a worker's
 //   results in the order they were made.
 // - With no call in flight and no answer awaited the thread sleeps on cv_ without
-//   polling MPI at all.
+//   polling MPI at all, once the spin window after the last message has passed.
 // - Done-callbacks run on this thread; they may submit (that only takes the lock).
 
 #include <fmt/format.h>
@@ -275,6 +275,7 @@ bool MPIPoolCore::broken() const {
 
 void MPIPoolCore::manager_main() noexcept {
   manager_id_.store(std::this_thread::get_id());
+  mpi::use_fine_timer_slack();
   try {
     for (const WorkerRank& w : workers_) send(w.rank, config_frame_);
     run_loop();
@@ -313,14 +314,15 @@ void MPIPoolCore::run_loop() {
       backoff.reset();
       continue;
     }
+    // Within the spin window after a message this thread polls on, also when nothing is
+    // in flight: a user who submits the next call as soon as a result arrives finds it
+    // awake. After that it naps while answers are awaited, and sleeps until a submit
+    // when none are.
     const bool awaiting = in_flight_calls_ > 0 || unready_ > 0 || !sends_.empty();
-    std::chrono::microseconds pause{0};
-    if (awaiting) {
-      pause = backoff.next_pause();
-      if (pause.count() == 0) {
-        ::sched_yield();
-        continue;
-      }
+    const std::chrono::microseconds pause = backoff.next_pause();
+    if (pause.count() == 0) {
+      ::sched_yield();
+      continue;
     }
     MutexLock lock(mutex_);
     if (wake_pending_ || !broken_.empty()) continue;

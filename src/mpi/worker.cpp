@@ -13,6 +13,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -33,21 +34,70 @@ namespace {
 // Rank 0's rank in every communicator a worker serves on.
 constexpr int kPoolRank = 0;
 
+// Results leave with MPI_Isend, so that the worker goes on with its next item while
+// rank 0 is still busy with earlier results: a large message is sent by rendezvous, and
+// a blocking send would wait for rank 0 to post the receive. At most kMaxSendsInFlight
+// messages are outstanding; each is kept until its send completes.
 class RankOutput final : public ResultOutput {
  public:
+  static constexpr std::size_t kMaxSendsInFlight = 8;
+
   RankOutput(MPI_Comm comm, int tag) : comm_(comm), tag_(tag) {}
+  RankOutput(const RankOutput&) = delete;
+  RankOutput& operator=(const RankOutput&) = delete;
+  ~RankOutput() { complete(0); }
+
   std::string& out() override { return out_; }
   void flush() override {
     if (out_.empty()) return;
-    // Results go out as they are made: the pool reads them while the next call runs.
-    MPI_Send(out_.data(), static_cast<int>(out_.size()), MPI_BYTE, kPoolRank, tag_, comm_);
-    out_.clear();
+    complete(kMaxSendsInFlight - 1);
+    Sending& s = sending_.emplace_back();
+    s.bytes.swap(out_);
+    MPI_Isend(s.bytes.data(), static_cast<int>(s.bytes.size()), MPI_BYTE, kPoolRank, tag_, comm_,
+              &s.request);
+  }
+  void retarget(int tag) { tag_ = tag; }
+
+  // Completes sends until at most `left` are outstanding (0: all of them).
+  void complete(std::size_t left) {
+    Backoff backoff;
+    while (sending_.size() > left) {
+      int done = 0;
+      MPI_Test(&sending_.front().request, &done, MPI_STATUS_IGNORE);
+      if (done != 0) {
+        sending_.pop_front();
+        backoff.reset();
+        continue;
+      }
+      pause(backoff);
+    }
+    // Those that finished meanwhile, without waiting.
+    while (!sending_.empty()) {
+      int done = 0;
+      MPI_Test(&sending_.front().request, &done, MPI_STATUS_IGNORE);
+      if (done == 0) break;
+      sending_.pop_front();
+    }
   }
 
  private:
+  struct Sending {
+    std::string bytes;
+    MPI_Request request = MPI_REQUEST_NULL;
+  };
+  static void pause(Backoff& backoff) {
+    const auto nap = backoff.next_pause();
+    if (nap.count() == 0) {
+      ::sched_yield();
+    } else {
+      std::this_thread::sleep_for(nap);
+    }
+  }
+
   MPI_Comm comm_;
   int tag_;
   std::string out_;
+  std::deque<Sending> sending_;
 };
 
 void send_text(MPI_Comm comm, int tag, wire::MessageType type, std::string_view text) {
@@ -59,10 +109,11 @@ void send_text(MPI_Comm comm, int tag, wire::MessageType type, std::string_view 
 }
 
 // Receives the next message from rank 0 into `in`; returns its tag.
-int receive(MPI_Comm comm, std::string& in, Backoff& backoff) {
+int receive(MPI_Comm comm, std::string& in, Backoff& backoff, RankOutput& output) {
   MPI_Message message;
   MPI_Status status;
   for (;;) {
+    output.complete(RankOutput::kMaxSendsInFlight);  // lets finished sends go
     int found = 0;
     MPI_Improbe(kPoolRank, MPI_ANY_TAG, comm, &found, &message, &status);
     if (found != 0) break;
@@ -118,19 +169,21 @@ void configure(MPI_Comm comm, int tag, std::string_view payload, const std::stri
 }  // namespace
 
 void serve(MPI_Comm comm, bool spawned, const std::string& refusal) noexcept {
+  use_fine_timer_slack();
   std::string in;
   Backoff backoff;
+  RankOutput output(comm, kExitTag);
   int pool_tag = -1;     // the pool this rank serves, -1 while idle
   bool refused = false;  // this pool's calls are not run (it was refused)
   try {
     for (;;) {
-      const int tag = receive(comm, in, backoff);
+      const int tag = receive(comm, in, backoff, output);
       if (tag == kExitTag) return;
       if (pool_tag != -1 && tag != pool_tag) {
         throw wire::WireError(
             fmt::format("a message on tag {} while serving the pool on tag {}", tag, pool_tag));
       }
-      RankOutput output(comm, tag);
+      output.retarget(tag);
       std::string_view rest(in);
       while (!rest.empty()) {
         if (rest.size() < wire::kFrameHeaderBytes) throw wire::WireError("a truncated frame");
@@ -155,6 +208,7 @@ void serve(MPI_Comm comm, bool spawned, const std::string& refusal) noexcept {
             }
             break;
           case wire::MessageType::stop:
+            output.complete(0);
             pool_tag = -1;
             if (spawned) return;
             break;
