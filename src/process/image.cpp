@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "concurrent/futures/detail/process_call.hpp"
 #include "concurrent/futures/detail/process_entry.hpp"
 
 namespace concurrent::futures::detail {

@@ -72,6 +72,7 @@
 
 #include "concurrent/futures/detail/map_range.hpp"
 #include "concurrent/futures/detail/max_workers.hpp"
+#include "concurrent/futures/detail/process_call.hpp"
 #include "concurrent/futures/detail/process_entry.hpp"
 #include "concurrent/futures/detail/process_serialization.hpp"
 #include "concurrent/futures/future.hpp"
