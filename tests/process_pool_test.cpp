@@ -831,15 +831,7 @@ class CraftedMessages : public testing::Test {
 
 std::string call_frame(std::string_view key, std::string_view fn, std::string_view args) {
   std::string out;
-  const std::size_t start = wire::begin_frame(out, wire::MessageType::call);
-  wire::Writer w(out);
-  w.u64(1);
-  w.str(key);
-  w.str(fn);
-  w.u32(1);
-  w.u32(0);
-  w.str(args);
-  wire::end_frame(out, start);
+  wire::encode_call(out, {.seq = 1, .entry_key = key, .fn = fn, .items = {{0, args}}});
   return out;
 }
 

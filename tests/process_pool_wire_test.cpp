@@ -33,42 +33,107 @@ int run(const std::string& bytes) {
                                       bytes.size());
 }
 
-TEST(ProcessWire, FramesRoundTrip) {
-  std::string out;
-  wire::ConfigMessage config;
-  config.build_id = "abc";
-  config.max_tasks = 7;
-  config.has_init = true;
-  config.init_key = "key";
+// Every message type, encoded by its one encoder, through a decoder fed one byte at a
+// time (as a slow socket would), decoded back field for field.
+TEST(ProcessWire, EveryFrameTypeRoundTrips) {
   const std::string init_args("\0\1", 2);
-  config.init_args = init_args;
-  wire::encode_config(out, config);
-  const std::size_t start = wire::begin_frame(out, wire::MessageType::stop);
-  wire::end_frame(out, start);
+  const std::string call_args("\0\xff", 2);
+  std::string out;
+  wire::encode_config(out, {.build_id = "abc",
+                            .max_tasks = 7,
+                            .has_init = true,
+                            .init_key = "key",
+                            .init_fn = "init",
+                            .init_args = init_args});
+  wire::encode_config(out, {.build_id = "def"});
+  wire::encode_call(
+      out, {.seq = 9, .entry_key = "entry", .fn = "fn", .items = {{3, call_args}, {5, ""}}});
+  wire::encode_stop(out);
+  wire::encode_ready(out);
+  wire::encode_text(out, wire::MessageType::refused, "no thanks");
+  wire::encode_text(out, wire::MessageType::init_failed, "it threw");
+  wire::encode_result(out, {.seq = 9,
+                            .index = 3,
+                            .started_ns = -1,
+                            .finished_ns = 42,
+                            .status = wire::ResultStatus::value,
+                            .value = call_args});
+  wire::encode_result(out, {.seq = 9,
+                            .index = 5,
+                            .started_ns = 1,
+                            .finished_ns = 2,
+                            .status = wire::ResultStatus::exception,
+                            .kind = 4,
+                            .type_name = "std::out_of_range",
+                            .message = "too far"});
 
   wire::FrameDecoder decoder;
-  for (char c : out) decoder.feed(&c, 1);  // one byte at a time, as a slow socket
+  for (char c : out) decoder.feed(&c, 1);
   wire::MessageType type;
   std::string_view payload;
-  ASSERT_TRUE(decoder.next(type, payload));
-  ASSERT_EQ(type, wire::MessageType::config);
-  const wire::ConfigMessage back = wire::decode_config(payload);
-  EXPECT_EQ(back.build_id, "abc");
-  EXPECT_EQ(back.max_tasks, 7u);
-  EXPECT_EQ(back.init_key, "key");
-  EXPECT_EQ(back.init_args, std::string_view("\0\1", 2));
-  ASSERT_TRUE(decoder.next(type, payload));
-  EXPECT_EQ(type, wire::MessageType::stop);
+  auto next = [&](wire::MessageType expected) {
+    EXPECT_TRUE(decoder.next(type, payload));
+    EXPECT_EQ(type, expected);
+    return payload;
+  };
+
+  const wire::ConfigMessage config = wire::decode_config(next(wire::MessageType::config));
+  EXPECT_EQ(config.build_id, "abc");
+  EXPECT_EQ(config.max_tasks, 7u);
+  EXPECT_TRUE(config.has_init);
+  EXPECT_EQ(config.init_key, "key");
+  EXPECT_EQ(config.init_fn, "init");
+  EXPECT_EQ(config.init_args, init_args);
+  const wire::ConfigMessage plain = wire::decode_config(next(wire::MessageType::config));
+  EXPECT_EQ(plain.build_id, "def");
+  EXPECT_EQ(plain.max_tasks, 0u);
+  EXPECT_FALSE(plain.has_init);
+
+  const wire::CallMessage call = wire::decode_call(next(wire::MessageType::call));
+  EXPECT_EQ(call.seq, 9u);
+  EXPECT_EQ(call.entry_key, "entry");
+  EXPECT_EQ(call.fn, "fn");
+  ASSERT_EQ(call.items.size(), 2u);
+  EXPECT_EQ(call.items[0].index, 3u);
+  EXPECT_EQ(call.items[0].args, call_args);
+  EXPECT_EQ(call.items[1].index, 5u);
+  EXPECT_EQ(call.items[1].args, "");
+
+  EXPECT_EQ(next(wire::MessageType::stop), "");
+  EXPECT_NO_THROW(wire::decode_ready(next(wire::MessageType::ready)));
+  EXPECT_EQ(wire::decode_text(next(wire::MessageType::refused)), "no thanks");
+  EXPECT_EQ(wire::decode_text(next(wire::MessageType::init_failed)), "it threw");
+
+  const wire::ResultMessage value = wire::decode_result(next(wire::MessageType::result));
+  EXPECT_EQ(value.seq, 9u);
+  EXPECT_EQ(value.index, 3u);
+  EXPECT_EQ(value.started_ns, -1);
+  EXPECT_EQ(value.finished_ns, 42);
+  EXPECT_EQ(value.status, wire::ResultStatus::value);
+  EXPECT_EQ(value.value, call_args);
+  const wire::ResultMessage error = wire::decode_result(next(wire::MessageType::result));
+  EXPECT_EQ(error.index, 5u);
+  EXPECT_EQ(error.started_ns, 1);
+  EXPECT_EQ(error.finished_ns, 2);
+  EXPECT_EQ(error.status, wire::ResultStatus::exception);
+  EXPECT_EQ(error.kind, 4u);
+  EXPECT_EQ(error.type_name, "std::out_of_range");
+  EXPECT_EQ(error.message, "too far");
+
   EXPECT_FALSE(decoder.next(type, payload));
+  EXPECT_TRUE(decoder.empty());
+}
+
+TEST(ProcessWire, ReadyCarriesNothing) {
+  EXPECT_THROW(wire::decode_ready(std::string_view("\1\2\3\4", 4)), wire::WireError);
 }
 
 TEST(ProcessWire, CorruptFramingIsDetected) {
   char header[wire::kFrameHeaderBytes] = {};
   EXPECT_THROW((void)wire::parse_frame_header(header), wire::WireError);
   std::string out;
-  const std::size_t start = wire::begin_frame(out, wire::MessageType::result);
-  out.append(8, '\0');
-  wire::end_frame(out, start);
+  wire::encode_result(out, {});
+  out.resize(wire::kFrameHeaderBytes + 8);
   EXPECT_THROW((void)wire::decode_result(std::string_view(out).substr(16)), wire::WireError)
       << "a truncated result";
   out[4] = 99;  // unknown type

@@ -1,13 +1,17 @@
+// Frames and the encoder and decoder of every message (the format is in wire.hpp).
 #include "process/wire.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cstring>
 
 namespace concurrent::futures::detail::wire {
 
 const char* Reader::take(std::size_t n) {
   if (n > in_.size() - pos_) {
-    throw WireError("truncated message: wanted " + std::to_string(n) + " more bytes, " +
-                    std::to_string(in_.size() - pos_) + " left");
+    throw WireError(
+        fmt::format("truncated message: wanted {} more bytes, {} left", n, in_.size() - pos_));
   }
   const char* p = in_.data() + pos_;
   pos_ += n;
@@ -37,15 +41,15 @@ std::int64_t Reader::i64() {
 std::string_view Reader::str() {
   const std::uint64_t n = u64();
   if (n > in_.size() - pos_) {
-    throw WireError("truncated message: a string of " + std::to_string(n) + " bytes with " +
-                    std::to_string(in_.size() - pos_) + " left");
+    throw WireError(
+        fmt::format("truncated message: a string of {} bytes with {} left", n, in_.size() - pos_));
   }
   return std::string_view(take(static_cast<std::size_t>(n)), static_cast<std::size_t>(n));
 }
 
 void Reader::expect_end() const {
   if (!at_end()) {
-    throw WireError("message has " + std::to_string(in_.size() - pos_) + " unexpected bytes");
+    throw WireError(fmt::format("message has {} unexpected bytes", in_.size() - pos_));
   }
 }
 
@@ -89,14 +93,14 @@ FrameHeader parse_frame_header(const char* bytes) {
   if (r.u32() != kFrameMagic) throw WireError("corrupt frame: bad magic number");
   const std::uint8_t type = r.u8();
   if (!known_type(type)) {
-    throw WireError("corrupt frame: unknown message type " + std::to_string(type));
+    throw WireError(fmt::format("corrupt frame: unknown message type {}", type));
   }
   if (r.u8() != 0 || r.u8() != 0 || r.u8() != 0) {
     throw WireError("corrupt frame: reserved bytes are not zero");
   }
   const std::uint64_t length = r.u64();
   if (length > kMaxFrameBytes) {
-    throw WireError("corrupt frame: length " + std::to_string(length) + " exceeds the limit");
+    throw WireError(fmt::format("corrupt frame: length {} exceeds the limit", length));
   }
   return FrameHeader{static_cast<MessageType>(type), length};
 }
@@ -141,7 +145,6 @@ void encode_config(std::string& out, const ConfigMessage& m) {
   Writer w(out);
   w.str(m.build_id);
   w.u64(m.max_tasks);
-  w.u8(m.timeline ? 1 : 0);
   w.u8(m.has_init ? 1 : 0);
   if (m.has_init) {
     w.str(m.init_key);
@@ -156,7 +159,6 @@ ConfigMessage decode_config(std::string_view payload) {
   ConfigMessage m;
   m.build_id = r.str();
   m.max_tasks = r.u64();
-  m.timeline = r.u8() != 0;
   m.has_init = r.u8() != 0;
   if (m.has_init) {
     m.init_key = r.str();
@@ -165,6 +167,20 @@ ConfigMessage decode_config(std::string_view payload) {
   }
   r.expect_end();
   return m;
+}
+
+void encode_call(std::string& out, const CallMessage& m) {
+  const std::size_t start = begin_frame(out, MessageType::call);
+  Writer w(out);
+  w.u64(m.seq);
+  w.str(m.entry_key);
+  w.str(m.fn);
+  w.u32(static_cast<std::uint32_t>(m.items.size()));
+  for (const CallItemView& item : m.items) {
+    w.u32(item.index);
+    w.str(item.args);
+  }
+  end_frame(out, start);
 }
 
 CallMessage decode_call(std::string_view payload) {
@@ -187,6 +203,26 @@ CallMessage decode_call(std::string_view payload) {
   return m;
 }
 
+void encode_stop(std::string& out) { end_frame(out, begin_frame(out, MessageType::stop)); }
+
+void encode_result(std::string& out, const ResultMessage& m) {
+  const std::size_t start = begin_frame(out, MessageType::result);
+  Writer w(out);
+  w.u64(m.seq);
+  w.u32(m.index);
+  w.i64(m.started_ns);
+  w.i64(m.finished_ns);
+  w.u8(static_cast<std::uint8_t>(m.status));
+  if (m.status == ResultStatus::value) {
+    w.str(m.value);
+  } else {
+    w.u8(m.kind);
+    w.str(m.type_name);
+    w.str(m.message);
+  }
+  end_frame(out, start);
+}
+
 ResultMessage decode_result(std::string_view payload) {
   Reader r(payload);
   ResultMessage m;
@@ -204,10 +240,16 @@ ResultMessage decode_result(std::string_view payload) {
     m.type_name = r.str();
     m.message = r.str();
   } else {
-    throw WireError("result message: unknown status " + std::to_string(status));
+    throw WireError(fmt::format("result message: unknown status {}", status));
   }
   r.expect_end();
   return m;
+}
+
+void encode_text(std::string& out, MessageType type, std::string_view text) {
+  const std::size_t start = begin_frame(out, type);
+  Writer(out).str(text);
+  end_frame(out, start);
 }
 
 std::string_view decode_text(std::string_view payload) {
@@ -217,11 +259,8 @@ std::string_view decode_text(std::string_view payload) {
   return text;
 }
 
-std::uint32_t decode_ready(std::string_view payload) {
-  Reader r(payload);
-  const std::uint32_t pid = r.u32();
-  r.expect_end();
-  return pid;
-}
+void encode_ready(std::string& out) { end_frame(out, begin_frame(out, MessageType::ready)); }
+
+void decode_ready(std::string_view payload) { Reader(payload).expect_end(); }
 
 }  // namespace concurrent::futures::detail::wire

@@ -9,12 +9,12 @@
 // machine). Message payloads, by type:
 //
 //   parent → worker
-//     config   build_id:str  max_tasks:u64  timeline:u8  has_init:u8
+//     config   build_id:str  max_tasks:u64  has_init:u8
 //              [init_key:str  init_fn:str  init_args:str]
 //     call     seq:u64  entry_key:str  fn:str  count:u32  { index:u32  args:str }*count
 //     stop     (empty)
 //   worker → parent
-//     ready    pid:u32
+//     ready    (empty)
 //     refused  message:str                      (then the worker exits)
 //     init_failed  message:str                  (then the worker exits)
 //     result   seq:u64  index:u32  started_ns:i64  finished_ns:i64  status:u8
@@ -26,6 +26,9 @@
 // A result's started_ns/finished_ns are the worker's steady clock (CLOCK_MONOTONIC,
 // shared by every process on the machine) around the item's run; the pool uses them for
 // its timeline and to dispatch by call length.
+//
+// Each message has one encoder, beside its decoder (wire.cpp); encoders append a whole
+// frame to `out`.
 //
 // Decoding never trusts a length: every read is checked against the bytes present, and
 // a violation throws WireError. A frame with a bad magic, an unknown type or a length
@@ -133,27 +136,31 @@ class FrameDecoder {
 
 // ---- Messages ----------------------------------------------------------------------
 
+// Every member has a default initializer, so that designated initializers may name
+// only some (g++'s -Wmissing-field-initializers).
 struct ConfigMessage {
-  std::string_view build_id;
+  std::string_view build_id = {};
   std::uint64_t max_tasks = 0;  // 0: no limit
-  bool timeline = false;
   bool has_init = false;
-  std::string_view init_key, init_fn, init_args;
+  std::string_view init_key = {}, init_fn = {}, init_args = {};
 };
 void encode_config(std::string& out, const ConfigMessage& m);
 ConfigMessage decode_config(std::string_view payload);
 
 struct CallItemView {
-  std::uint32_t index;
-  std::string_view args;
+  std::uint32_t index = 0;
+  std::string_view args = {};
 };
 struct CallMessage {
   std::uint64_t seq = 0;
-  std::string_view entry_key;
-  std::string_view fn;
-  std::vector<CallItemView> items;
+  std::string_view entry_key = {};
+  std::string_view fn = {};
+  std::vector<CallItemView> items = {};
 };
+void encode_call(std::string& out, const CallMessage& m);
 CallMessage decode_call(std::string_view payload);
+
+void encode_stop(std::string& out);
 
 enum class ResultStatus : std::uint8_t { value = 0, exception = 1 };
 
@@ -163,14 +170,20 @@ struct ResultMessage {
   std::int64_t started_ns = 0;
   std::int64_t finished_ns = 0;
   ResultStatus status = ResultStatus::value;
-  std::string_view value;  // status value
-  std::uint8_t kind = 0;   // status exception
-  std::string_view type_name;
-  std::string_view message;
+  std::string_view value = {};  // status value
+  std::uint8_t kind = 0;        // status exception
+  std::string_view type_name = {};
+  std::string_view message = {};
 };
+void encode_result(std::string& out, const ResultMessage& m);
 ResultMessage decode_result(std::string_view payload);
 
-std::string_view decode_text(std::string_view payload);  // refused, init_failed
-std::uint32_t decode_ready(std::string_view payload);
+// refused and init_failed: a sentence for BrokenProcessPool's message.
+void encode_text(std::string& out, MessageType type, std::string_view text);
+std::string_view decode_text(std::string_view payload);
+
+void encode_ready(std::string& out);
+// Throws WireError unless the payload is empty.
+void decode_ready(std::string_view payload);
 
 }  // namespace concurrent::futures::detail::wire

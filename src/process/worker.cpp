@@ -1,4 +1,4 @@
-// The worker loop and the fork server, and the hook that enters them before main().
+// The worker loop, and the hook that enters it (or the fork server's) before main().
 //
 // Entering worker mode before main(): a spawned worker (or the fork server) is this
 // same executable run again with kWorkerMarkerVariable set. A constructor function in
@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -42,6 +44,7 @@
 
 #include "concurrent/futures/detail/process_entry.hpp"
 #include "concurrent/futures/errors.hpp"
+#include "process/fork_server.hpp"
 #include "process/image.hpp"
 #include "process/io.hpp"
 #include "process/remote_exception.hpp"
@@ -120,9 +123,7 @@ class Channel final : public ResultOutput {
   }
 
   void send_text(wire::MessageType type, std::string_view text) {
-    const std::size_t start = wire::begin_frame(out_, type);
-    wire::Writer(out_).str(text);
-    wire::end_frame(out_, start);
+    wire::encode_text(out_, type, text);
     flush();
   }
 
@@ -138,7 +139,7 @@ class Runner final : public ItemRunner {
       : channel_(channel), seq_(seq), indices_(indices) {}
 
   // Every result carries its start and end times, with or without a timeline: the pool
-  // dispatches by call length (kShortCall in pool.cpp).
+  // dispatches by call length (kShortCall in core.hpp).
   void run_item(std::size_t index, Body body, void* context) override {
     const std::int64_t started = now_ns();
     value_.clear();
@@ -148,25 +149,23 @@ class Runner final : public ItemRunner {
     } catch (...) {
       error = std::current_exception();
     }
-    const std::int64_t finished = now_ns();
-    std::string& out = channel_.out();
-    const std::size_t start = wire::begin_frame(out, wire::MessageType::result);
-    wire::Writer w(out);
-    w.u64(seq_);
-    w.u32(indices_[index]);
-    w.i64(started);
-    w.i64(finished);
+    wire::ResultMessage result;
+    result.seq = seq_;
+    result.index = indices_[index];
+    result.started_ns = started;
+    result.finished_ns = now_ns();
+    EncodedException e;
     if (!error) {
-      w.u8(static_cast<std::uint8_t>(wire::ResultStatus::value));
-      w.str(value_);
+      result.value = value_;
     } else {
-      const EncodedException e = encode_exception(error);
-      w.u8(static_cast<std::uint8_t>(wire::ResultStatus::exception));
-      w.u8(e.kind);
-      w.str(e.type_name);
-      w.str(e.message);
+      e = encode_exception(error);
+      result.status = wire::ResultStatus::exception;
+      result.kind = e.kind;
+      result.type_name = e.type_name;
+      result.message = e.message;
     }
-    wire::end_frame(out, start);
+    std::string& out = channel_.out();
+    wire::encode_result(out, result);
     if (out.size() >= kResultFlushBytes) channel_.flush();
   }
 
@@ -195,11 +194,9 @@ void run_call(ResultOutput& channel, const wire::CallMessage& call) {
     entry(call.fn, args, runner);
     return;
   }
-  const std::string reason = ambiguous
-                                 ? "the worker process has two different entry points named \"" +
-                                       std::string(call.entry_key) + "\"; the call was not run"
-                                 : "the worker process has no entry point named \"" +
-                                       std::string(call.entry_key) + "\"; the call was not run";
+  const std::string reason =
+      fmt::format("the worker process has {} named \"{}\"; the call was not run",
+                  ambiguous ? "two different entry points" : "no entry point", call.entry_key);
   struct Fail {
     static void body(void* reason, std::size_t, std::string&) {
       throw std::invalid_argument(*static_cast<const std::string*>(reason));
@@ -213,8 +210,8 @@ void run_call(ResultOutput& channel, const wire::CallMessage& call) {
 bool run_initializer(const wire::ConfigMessage& config, std::string& error) {
   EntryFn entry = find_process_entry(config.init_key);
   if (entry == nullptr) {
-    error = "the worker process has no initializer entry named \"" + std::string(config.init_key) +
-            "\"";
+    error =
+        fmt::format("the worker process has no initializer entry named \"{}\"", config.init_key);
     return false;
   }
   struct Capture final : ItemRunner {
@@ -232,7 +229,7 @@ bool run_initializer(const wire::ConfigMessage& config, std::string& error) {
   entry(config.init_fn, args, capture);
   if (!capture.error) return true;
   const EncodedException e = encode_exception(capture.error);
-  error = "the initializer threw " + e.type_name + ": " + e.message;
+  error = fmt::format("the initializer threw {}: {}", e.type_name, e.message);
   return false;
 }
 
@@ -248,23 +245,25 @@ int worker_main(int fd) noexcept {
     const wire::ConfigMessage config = wire::decode_config(payload);
     const std::string& own_id = executable_build_id();
     if (config.build_id != own_id) {
-      channel.send_text(wire::MessageType::refused,
-                        "worker process " + std::to_string(::getpid()) +
-                            " runs a different executable than the pool (build id " +
-                            (own_id.empty() ? std::string("unknown") : own_id) +
-                            ", the pool's is " + std::string(config.build_id) +
-                            "); it refused to run calls. Rebuild and restart the program");
+      channel.send_text(
+          wire::MessageType::refused,
+          fmt::format("worker process {} runs a different executable than the pool (build id "
+                      "{}, the pool's is {}); it refused to run calls. Rebuild and restart the "
+                      "program",
+                      ::getpid(), own_id.empty() ? std::string("unknown") : own_id,
+                      config.build_id));
       return kExitRefused;
     }
     if (g_before_executable_initializers) {
       channel.send_text(
           wire::MessageType::refused,
-          "worker process " + std::to_string(::getpid()) +
-              " cannot run calls: concurrent_futures is built as a shared library, so a "
-              "worker started with StartMethod::spawn or StartMethod::forkserver starts "
-              "before the executable's static initializers, which register the functions "
-              "it may run. Link concurrent_futures as a static library (the default, "
-              "BUILD_SHARED_LIBS=OFF) or use StartMethod::fork");
+          fmt::format("worker process {} cannot run calls: concurrent_futures is built as a "
+                      "shared library, so a worker started with StartMethod::spawn or "
+                      "StartMethod::forkserver starts before the executable's static "
+                      "initializers, which register the functions it may run. Link "
+                      "concurrent_futures as a static library (the default, "
+                      "BUILD_SHARED_LIBS=OFF) or use StartMethod::fork",
+                      ::getpid()));
       return kExitRefused;
     }
     if (config.has_init) {
@@ -274,17 +273,13 @@ int worker_main(int fd) noexcept {
         return kExitInitFailed;
       }
     }
-    {
-      const std::size_t start = wire::begin_frame(channel.out(), wire::MessageType::ready);
-      wire::Writer(channel.out()).u32(static_cast<std::uint32_t>(::getpid()));
-      wire::end_frame(channel.out(), start);
-      channel.flush();
-    }
+    wire::encode_ready(channel.out());
+    channel.flush();
     std::uint64_t calls = 0;
     while (channel.read_call(type, payload)) {
       if (type == wire::MessageType::stop) break;
       if (type != wire::MessageType::call) {
-        throw wire::WireError("unexpected message type " + std::to_string(static_cast<int>(type)));
+        throw wire::WireError(fmt::format("unexpected message type {}", static_cast<int>(type)));
       }
       const wire::CallMessage call = wire::decode_call(payload);
       run_call(channel, call);
@@ -293,78 +288,14 @@ int worker_main(int fd) noexcept {
     }
     return 0;
   } catch (const wire::WireError& e) {
-    std::fprintf(stderr, "concurrent::futures worker %d: unreadable message from the pool: %s\n",
-                 static_cast<int>(::getpid()), e.what());
+    fmt::print(stderr, "concurrent::futures worker {}: unreadable message from the pool: {}\n",
+               ::getpid(), e.what());
     return kExitBadMessage;
   } catch (const std::exception& e) {
     return kExitParentGone;
   } catch (...) {
     return kExitParentGone;
   }
-}
-
-namespace {
-
-bool receive_request(int control, ForkServerRequest& request, int& passed_fd) {
-  passed_fd = -1;
-  iovec iov{&request, sizeof request};
-  alignas(cmsghdr) char control_buffer[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control_buffer;
-  msg.msg_controllen = sizeof control_buffer;
-  ssize_t n;
-  do {
-    n = ::recvmsg(control, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(sizeof request)) return false;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      std::memcpy(&passed_fd, CMSG_DATA(c), sizeof(int));
-    }
-  }
-  return true;
-}
-
-void reply(int control, int value, int error) {
-  const ForkServerReply r{value, error};
-  (void)::send(control, &r, sizeof r, MSG_NOSIGNAL);
-}
-
-}  // namespace
-
-int forkserver_main(int control) noexcept {
-  ForkServerRequest request{};
-  int fd = -1;
-  while (receive_request(control, request, fd)) {
-    if (request.op == static_cast<int>(ForkServerOp::fork_worker) && fd >= 0) {
-      const pid_t pid = ::fork();
-      if (pid == 0) {
-        ::close(control);
-        ::_exit(worker_main(fd));
-      }
-      const int error = pid < 0 ? errno : 0;
-      ::close(fd);
-      reply(control, pid, error);
-    } else if (request.op == static_cast<int>(ForkServerOp::wait_worker)) {
-      if (fd >= 0) ::close(fd);
-      int status = 0;
-      pid_t r;
-      do {
-        r = ::waitpid(request.pid, &status, 0);
-      } while (r < 0 && errno == EINTR);
-      reply(control, status, r < 0 ? errno : 0);
-    } else {
-      if (fd >= 0) ::close(fd);
-      reply(control, -1, EINVAL);
-    }
-  }
-  // The pool is gone: its workers see their channels close and exit; reap them all.
-  int status = 0;
-  while (::waitpid(-1, &status, 0) > 0 || errno == EINTR) {
-  }
-  return 0;
 }
 
 bool started_as_process_worker() noexcept {

@@ -1,4 +1,4 @@
-// The worker process's side of the pool, and the fork server. Private to the library.
+// The worker process's side of the pool. Private to the library.
 #pragma once
 
 #include <string>
@@ -15,7 +15,7 @@ inline constexpr int kExitBadMessage = 123;  // the parent sent something unread
 inline constexpr int kExitParentGone = 124;  // the channel to the parent broke
 
 // The environment variable that puts a freshly executed copy of the program into worker
-// or fork-server mode: "worker:<fd>" or "forkserver:<fd>".
+// or fork-server mode (fork_server.hpp): "worker:<fd>" or "forkserver:<fd>".
 inline constexpr const char* kWorkerMarkerVariable = "CONCURRENT_FUTURES_PROCESS_WORKER";
 
 // Where a worker writes its result frames: out() collects them, flush() sends them.
@@ -43,19 +43,5 @@ bool started_as_process_worker() noexcept;
 
 // Serves calls on `fd` until told to stop; returns the exit code. Never throws.
 int worker_main(int fd) noexcept;
-
-// Serves fork requests on `control` until it closes; returns the exit code.
-int forkserver_main(int control) noexcept;
-
-// Fork-server protocol (fixed-size records on a SOCK_SEQPACKET socketpair).
-enum class ForkServerOp : int { fork_worker = 1, wait_worker = 2 };
-struct ForkServerRequest {
-  int op;
-  int pid;  // wait_worker: whose status; fork_worker: a channel fd rides as SCM_RIGHTS
-};
-struct ForkServerReply {
-  int value;  // fork_worker: the new pid; wait_worker: the wait status
-  int error;  // 0 or an errno
-};
 
 }  // namespace concurrent::futures::detail

@@ -43,7 +43,7 @@ int concurrent_futures_fuzz_wire(const std::uint8_t* data, std::size_t size) {
             case wire::MessageType::stop:
               break;
             case wire::MessageType::ready:
-              (void)wire::decode_ready(payload);
+              wire::decode_ready(payload);
               break;
             case wire::MessageType::refused:
             case wire::MessageType::init_failed:

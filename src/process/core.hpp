@@ -1,0 +1,212 @@
+// ProcessPoolCore: the parent's side of a process pool, shared by the files of
+// src/process/ (pool.cpp has the data-flow diagram and says which file does what), and
+// the tuning constants of its dispatch. Private to the library.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "concurrent/futures/detail/mutex.hpp"
+#include "concurrent/futures/process_pool.hpp"
+#include "concurrent/futures/timeline.hpp"
+#include "process/child.hpp"
+#include "process/fork_server.hpp"
+#include "process/io.hpp"
+#include "process/wire.hpp"
+
+namespace concurrent::futures::detail {
+
+// Calls written to workers but not finished, beyond one per worker: the call queue
+// holds at most max_workers + kExtraQueuedCalls calls. A call in a worker's queue is
+// already RUNNING and can no longer be cancelled, and it is lost with the worker if that
+// dies; in exchange a worker finds its next call already waiting instead of idling for a
+// round trip through the management thread, and the management thread moves calls and
+// results in batches (one send, one recv for several). CPython uses 1
+// (EXTRA_QUEUED_CALLS); 4 roughly doubles the throughput of small calls here.
+inline constexpr std::size_t kExtraQueuedCalls = 4;
+// No worker holds more than this many unfinished calls, so that a long call does not
+// keep short ones waiting behind it while other workers idle.
+inline constexpr std::size_t kMaxCallsPerWorker = 4;
+// Fair dispatch: a worker that is busy is given a further call only while its calls are
+// short, that is, while its last finished call ran (in the worker) for less than this
+// and its current one has not yet run this long. Long calls (and calls on a worker
+// whose call lengths are not yet known) therefore only ever go to idle workers and wait
+// in pending_ otherwise, as in CPython, whose shared call queue any free worker takes
+// from: 15 calls of 0.5 s on 5 workers take 1.5 s, not 2 s. Larger: calls up to this
+// long may still queue behind one another, so a worker may idle for up to about
+// (kMaxCallsPerWorker - 1) x kShortCall while another still holds work. Smaller: fewer
+// calls are batched, and each unbatched call leaves its worker waiting for a round trip
+// through the management thread (10-50 us) before its next one.
+inline constexpr std::chrono::microseconds kShortCall{200};
+// While calls are in flight, the management thread polls without blocking for up to this
+// long before it blocks in poll(), yielding the CPU between polls: a result that arrives
+// within it costs no wake-up of this thread (5-50 us on a loaded machine, most of a
+// small call's round trip). It spins only when that can pay and costs nobody: every busy
+// worker's last call was shorter than this, and this thread plus the busy workers fit
+// on the usable CPUs (on 2 CPUs: one busy worker), so the spin never takes a core from a
+// worker. Longer: catches slower calls, burns more CPU when a result is late. Zero:
+// never spin. (Workers spin the same way for their next call, kSpinForCall.)
+inline constexpr std::chrono::microseconds kSpinForResult{50};
+// Bytes read from a worker's socket per read(). Larger: fewer system calls for big
+// results; smaller: less memory per worker.
+inline constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
+// A worker whose channel closed but which has not exited after this long is killed:
+// a process that closed the pool's socket can no longer be used, and waiting forever
+// for it would hang shutdown.
+inline constexpr std::chrono::milliseconds kLingerLimit{2000};
+
+// One call message written to a worker and not yet fully answered.
+struct InFlight {
+  std::uint64_t seq = 0;
+  std::unique_ptr<ProcessCall> call;
+  std::vector<std::uint32_t> indices;  // the items that were sent (not cancelled)
+  std::size_t received = 0;
+  std::int64_t started_ns = 0;  // when the worker began its first item (steady clock)
+};
+
+// A worker process as the management thread tracks it.
+struct WorkerProcess {
+  pid_t pid = -1;
+  UniqueFd channel;  // the parent's end, non-blocking
+  UniqueFd pidfd;
+  wire::FrameDecoder in;
+  std::string out;
+  std::size_t out_sent = 0;
+  std::deque<InFlight> in_flight;
+  std::uint64_t calls_sent = 0;
+  // For fair dispatch (kShortCall): how long the worker took for its last finished call,
+  // unknown before one has finished; and when it began its current call (the front of
+  // in_flight), as far as the management thread can tell.
+  std::optional<std::chrono::nanoseconds> last_call;
+  std::chrono::steady_clock::time_point front_since{};
+  bool channel_closed = false;
+  bool exited = false;
+  bool stop_sent = false;
+  bool reaped = false;
+  ExitStatus status;
+  std::string note;  // what the worker said before it exits (refused, init failed)
+  std::optional<std::chrono::steady_clock::time_point> linger_deadline;
+
+  bool retiring(std::optional<std::size_t> max_tasks) const {
+    return max_tasks && calls_sent >= *max_tasks;
+  }
+
+  // Whether a further call may be queued behind the ones this worker holds (see
+  // kShortCall). An idle worker always takes one.
+  bool takes_another(std::chrono::steady_clock::time_point now) const {
+    if (in_flight.empty()) return true;
+    if (in_flight.size() >= kMaxCallsPerWorker) return false;
+    return last_call && *last_call < kShortCall && now - front_since < kShortCall;
+  }
+};
+
+// Who owns what:
+// - The options (max_workers_ ... config_frame_) are set by the constructor and never
+//   change: any thread reads them.
+// - workers_, fork_server_ and the dispatch counters belong to the management thread.
+//   The constructor and start() fill them before that thread exists (starting a
+//   std::thread orders those writes before everything the thread does); after that no
+//   other thread touches them.
+// - Everything user threads and the management thread share is under mutex_: the
+//   pending calls, the shutdown and broken flags, and live_ (the pid and pidfd of each
+//   worker, so that worker_pids() and kill_workers() need not touch workers_).
+// - wakeup_ (an eventfd) is written by any thread and read by the management thread; it
+//   stays open until the core is destroyed, since shutdown() may write to it late.
+// - manager_ is joined or detached under join_mutex_.
+//
+// Lifetime: the executor and the management thread each hold a shared_ptr to the core.
+// The executor's destructor joins the thread, except when it runs on that very thread (a
+// done-callback that drops the last handle to the executor): a thread cannot join
+// itself, so release_thread() detaches it, and the thread's own reference keeps the
+// core alive until its loop has returned. The core is then destroyed on that thread,
+// whose std::thread must be detached first (destroying a joinable one terminates).
+class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
+ public:
+  explicit ProcessPoolCore(ProcessPoolOptions options);
+  ~ProcessPoolCore();
+
+  // pool.cpp: what user threads call.
+  void start();
+  void check_open() CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  void submit(ProcessCall call) CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  void shutdown(bool wait, bool cancel_futures) CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  void force_stop(int sig) CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  std::vector<int> worker_pids() const CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  std::size_t max_workers() const { return max_workers_; }
+  // Called by the executor's destructor after shutdown(true).
+  void release_thread();
+
+ private:
+  // startup.cpp
+  void start_worker();
+  // loop.cpp
+  void manager_main() noexcept;
+  void run_loop();
+  bool worth_spinning() const;
+  // dispatch.cpp
+  void dispatch();
+  bool dispatch_one(WorkerProcess& w);
+  void flush_out(WorkerProcess& w);
+  void read_channel(WorkerProcess& w);
+  void send_stop(WorkerProcess& w);
+  // results.cpp
+  void handle_frame(WorkerProcess& w, wire::MessageType type, std::string_view payload);
+  // deaths.cpp
+  void handle_exit(std::size_t index);
+  ExitStatus reap(WorkerProcess& w);  // once; later calls return the same status
+  ExitStatus reap_now(WorkerProcess& w);
+  void remove_worker(std::size_t index);
+  void break_pool(const std::string& reason, bool forced) CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  void kill_and_reap_all();
+
+  void wake() CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  bool broken() const CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  // Throws std::runtime_error after shutdown, BrokenProcessPool once broken.
+  void throw_if_closed() const CONCURRENT_FUTURES_REQUIRES(mutex_);
+  bool on_manager_thread() const { return std::this_thread::get_id() == manager_id_.load(); }
+
+  const std::size_t max_workers_;
+  const std::size_t cpus_ = usable_cpus();
+  const StartMethod start_method_;
+  const std::optional<std::size_t> max_tasks_;
+  const ProcessInitializer initializer_;
+  const std::shared_ptr<Timeline> timeline_;
+  std::string config_frame_;  // the first message every worker receives
+
+  // Management thread only (and the constructor before it starts).
+  std::vector<std::unique_ptr<WorkerProcess>> workers_;
+  std::unique_ptr<ForkServer> fork_server_;
+  std::uint64_t next_seq_ = 1;
+  std::size_t in_flight_calls_ = 0;
+  bool stopping_ = false;  // no more pending work will come: stop idle workers
+
+  UniqueFd wakeup_;  // eventfd
+  std::thread manager_;
+  std::mutex join_mutex_;
+  std::atomic<std::thread::id> manager_id_{};
+
+  mutable Mutex mutex_;
+  std::deque<ProcessCall> pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  bool wake_pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
+  bool shutdown_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
+  bool forced_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
+  std::string broken_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  // pid and pidfd of each live worker, for worker_pids() and force_stop(); an entry is
+  // removed (under the lock) before its pidfd is closed.
+  std::vector<std::pair<pid_t, int>> live_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+};
+
+}  // namespace concurrent::futures::detail

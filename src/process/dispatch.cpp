@@ -1,0 +1,130 @@
+// Dispatch and socket I/O on the management thread: choosing a worker for each pending
+// call (fair dispatch, kShortCall), writing call frames without blocking, and reading
+// what workers send.
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+
+#include "process/core.hpp"
+
+namespace concurrent::futures::detail {
+
+void ProcessPoolCore::dispatch() {
+  const auto now = std::chrono::steady_clock::now();
+  while (in_flight_calls_ < max_workers_ + kExtraQueuedCalls) {
+    WorkerProcess* best = nullptr;
+    for (auto& w : workers_) {
+      if (w->channel_closed || w->exited || w->stop_sent || w->retiring(max_tasks_) ||
+          !w->takes_another(now)) {
+        continue;
+      }
+      if (best == nullptr || w->in_flight.size() < best->in_flight.size()) best = w.get();
+    }
+    if (best == nullptr || !dispatch_one(*best)) return;
+  }
+}
+
+bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
+  std::unique_ptr<ProcessCall> call;
+  {
+    MutexLock lock(mutex_);
+    if (pending_.empty()) return false;
+    call = std::make_unique<ProcessCall>(std::move(pending_.front()));
+    pending_.pop_front();
+  }
+  InFlight flight;
+  flight.seq = next_seq_++;
+  // From here on the items are RUNNING: cancel() can no longer stop them.
+  for (std::size_t i = 0; i < call->size(); ++i) {
+    if (call->sink->start(i)) flight.indices.push_back(static_cast<std::uint32_t>(i));
+  }
+  if (flight.indices.empty()) return true;  // all cancelled
+  wire::CallMessage message;
+  message.seq = flight.seq;
+  message.entry_key = call->entry_key;
+  message.fn = call->fn_bytes;
+  message.items.reserve(flight.indices.size());
+  for (std::uint32_t i : flight.indices) message.items.push_back({i, call->item_args(i)});
+  wire::encode_call(w.out, message);
+  // The arguments now live in the frame; keep only what the results need.
+  call->args = std::string();
+  call->fn_bytes = std::string();
+  flight.call = std::move(call);
+  if (w.in_flight.empty()) w.front_since = std::chrono::steady_clock::now();
+  w.in_flight.push_back(std::move(flight));
+  ++w.calls_sent;
+  ++in_flight_calls_;
+  flush_out(w);
+  return true;
+}
+
+void ProcessPoolCore::flush_out(WorkerProcess& w) {
+  while (w.out_sent < w.out.size() && !w.channel_closed) {
+    const ssize_t n = ::send(w.channel.get(), w.out.data() + w.out_sent, w.out.size() - w.out_sent,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      w.out_sent += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else {
+      // The worker is gone (EPIPE, ECONNRESET): its pidfd will say how.
+      w.channel_closed = true;
+      w.linger_deadline = std::chrono::steady_clock::now() + kLingerLimit;
+    }
+  }
+  if (w.out_sent == w.out.size()) {
+    w.out.clear();
+    w.out_sent = 0;
+  } else if (w.out_sent > (1u << 20) && w.out_sent > w.out.size() / 2) {
+    w.out.erase(0, w.out_sent);
+    w.out_sent = 0;
+  }
+}
+
+void ProcessPoolCore::read_channel(WorkerProcess& w) {
+  for (;;) {
+    char* buffer = w.in.prepare(kReadChunk);
+    const ssize_t n = ::recv(w.channel.get(), buffer, kReadChunk, MSG_DONTWAIT);
+    if (n > 0) {
+      w.in.commit(static_cast<std::size_t>(n));
+      wire::MessageType type;
+      std::string_view payload;
+      try {
+        while (w.in.next(type, payload)) {
+          handle_frame(w, type, payload);
+          if (broken()) return;
+        }
+      } catch (const wire::WireError& e) {
+        (void)pidfd_send_signal(w.pidfd.get(), SIGKILL);
+        break_pool(fmt::format("worker process {} sent a message the pool cannot read ({})", w.pid,
+                               e.what()),
+                   false);
+        return;
+      }
+      if (static_cast<std::size_t>(n) < kReadChunk) return;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;
+    } else {
+      // End of file or a reset: the worker is exiting; its pidfd tells how.
+      w.channel_closed = true;
+      if (!w.exited) w.linger_deadline = std::chrono::steady_clock::now() + kLingerLimit;
+      return;
+    }
+  }
+}
+
+void ProcessPoolCore::send_stop(WorkerProcess& w) {
+  if (w.stop_sent || w.channel_closed) return;
+  w.stop_sent = true;
+  wire::encode_stop(w.out);
+  flush_out(w);
+}
+
+}  // namespace concurrent::futures::detail
