@@ -129,112 +129,11 @@ struct ThreadPoolCase {
   };
 };
 
-// The process pool, for each start method. Its Gate works across processes: a gate is a
-// directory under one private root (mkdtemp, mode 0700) made when the test program
-// starts and named in the environment, which every worker inherits (fork copies it;
-// spawn and the fork server pass the environment on). A blocked call records its
-// arrival as a file and waits for the gate's `open` file; arrivals are counted as files.
-// No test needs a specialisation: calls the pool has not yet written to a worker stay
-// cancellable, since a busy worker is given no further call until its calls are known
-// to be short (kShortCall in src/process/pool.cpp), just as queued thread-pool calls are.
-class ProcessGateRoot {
- public:
-  static const std::string& path() {
-    static ProcessGateRoot root;
-    return root.path_;
-  }
-
- private:
-  static constexpr const char* kVariable = "CONCURRENT_FUTURES_EXECUTOR_TEST_GATES";
-  ProcessGateRoot() {
-#if defined(CONCURRENT_FUTURES_TEST_MPI)
-    // The ranks of one mpirun job inherit no environment from rank 0, but share a parent
-    // (the launcher), so they agree on the root without talking. Only rank 0 runs static
-    // destructors, so only it removes the root.
-    path_ =
-        (std::filesystem::temp_directory_path() / ("cf-gates-mpi-" + std::to_string(::getppid())))
-            .string();
-    std::filesystem::create_directories(path_);
-    owner_ = ::getpid();
-    return;
-#endif
-    if (const char* inherited = std::getenv(kVariable)) {  // in a worker
-      path_ = inherited;
-      return;
-    }
-    std::string pattern = (std::filesystem::temp_directory_path() / "cf-gates-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-    owner_ = ::getpid();
-    ::setenv(kVariable, path_.c_str(), 1);
-  }
-  ~ProcessGateRoot() {
-    if (owner_ != ::getpid()) return;  // only the test program removes it
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string path_;
-  pid_t owner_ = -1;
-};
-// Before main(), so that the environment is set before any thread or worker exists.
-[[maybe_unused]] const std::string& g_process_gate_root = ProcessGateRoot::path();
-
-class ProcessGate {
- public:
-  ProcessGate() {
-    static int next = 0;
-    token_ = ++next;
-    std::filesystem::create_directory(dir(token_));
-  }
-  ~ProcessGate() {
-    open();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir(token_), ignored);
-  }
-  ProcessGate(const ProcessGate&) = delete;
-  ProcessGate& operator=(const ProcessGate&) = delete;
-
-  int token() const { return token_; }
-  void open() { cft::process_gate_detail::publish(dir(token_) + "/open", ""); }
-  std::size_t arrived() const {
-    std::size_t n = 0;
-    std::error_code error;
-    for (const auto& e : std::filesystem::directory_iterator(dir(token_), error)) {
-      if (e.path().filename().string().rfind("arrived-", 0) == 0) ++n;
-    }
-    return n;
-  }
-  bool wait_arrived(std::size_t n) {
-    const auto deadline = std::chrono::steady_clock::now() + kLongTimeout;
-    while (arrived() < n) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(1ms);
-    }
-    return true;
-  }
-
-  static int blocked_call(int token, int x) {
-    static int arrivals = 0;  // per worker process
-    const std::string gate = dir(token);
-    cft::process_gate_detail::publish(
-        gate + "/arrived-" + std::to_string(::getpid()) + "-" + std::to_string(++arrivals), "");
-    const auto deadline = std::chrono::steady_clock::now() + kLongTimeout;
-    while (!cft::process_gate_detail::exists(gate + "/open")) {
-      if (!cft::process_gate_detail::exists(gate) || std::chrono::steady_clock::now() > deadline) {
-        throw cf::TimeoutError("the test never opened its gate");
-      }
-      std::this_thread::sleep_for(1ms);
-    }
-    return x;
-  }
-
- private:
-  static std::string dir(int token) {
-    return ProcessGateRoot::path() + "/gate-" + std::to_string(token);
-  }
-  int token_ = 0;
-};
-
+// The process pool, for each start method. Its Gate (tests/process_gate.hpp) works
+// across processes: a directory of files, whose path is the token. No test needs a
+// specialisation: calls the pool has not yet written to a worker stay cancellable,
+// since a busy worker is given no further call until its calls are known to be short
+// (kShortCall in src/process/core.hpp), just as queued thread-pool calls are.
 template <cf::StartMethod Method>
 struct ProcessPoolCase {
   using Executor = cf::ProcessPoolExecutor;
@@ -244,7 +143,7 @@ struct ProcessPoolCase {
   static Executor make(std::size_t max_workers) {
     return Executor(cf::ProcessPoolOptions{.max_workers = max_workers, .start_method = Method});
   }
-  using Gate = ProcessGate;
+  using Gate = cft::ProcessGate;
 };
 
 template <class Case>
@@ -271,7 +170,7 @@ struct MPIPoolCase {
   static Executor make(std::size_t max_workers) {
     return Executor(std::min<std::size_t>(max_workers, 2));
   }
-  using Gate = ProcessGate;
+  using Gate = cft::ProcessGate;
 };
 using Cases = testing::Types<MPIPoolCase>;
 constexpr std::size_t kWorkerCounts[] = {1, 2};
@@ -519,9 +418,9 @@ TYPED_TEST(ExecutorTest, MapRethrowsAtTheElementAndGoesOn) {
 TYPED_TEST(ExecutorTest, MapTimeoutCancelsUnstartedCallsAndEnds) {
   typename TypeParam::Gate gate;
   auto pool = TypeParam::make(1);
-  const int t = gate.token();
+  const auto t = gate.token();
   auto results = pool.map(cf::MapOptions{.timeout = 0s}, TypeParam::Gate::blocked_call,
-                          std::vector<int>{t, t, t}, std::vector<int>{0, 1, 2});
+                          std::vector{t, t, t}, std::vector<int>{0, 1, 2});
   ASSERT_TRUE(gate.wait_arrived(1));  // the first call runs (and blocks) on the one worker
   auto it = results.begin();
   EXPECT_THROW((void)*it, cf::TimeoutError);
@@ -535,7 +434,7 @@ TYPED_TEST(ExecutorTest, MapTimeoutMessageIsASentence) {
   typename TypeParam::Gate gate;
   auto pool = TypeParam::make(1);
   auto results = pool.map(cf::MapOptions{.timeout = 1ms}, TypeParam::Gate::blocked_call,
-                          std::vector<int>{gate.token()}, std::vector<int>{0});
+                          std::vector{gate.token()}, std::vector<int>{0});
   try {
     for (int x : results) (void)x;
     FAIL() << "no TimeoutError";
@@ -561,8 +460,8 @@ TYPED_TEST(ExecutorTest, MapEarlyDestructionCancelsPendingCalls) {
   cf::Future<int> blocker = pool.submit(TypeParam::Gate::blocked_call, gate.token(), 0);
   ASSERT_TRUE(gate.wait_arrived(1));
   {
-    const int t = gate.token();
-    auto results = pool.map(TypeParam::Gate::blocked_call, std::vector<int>{t, t, t, t},
+    const auto t = gate.token();
+    auto results = pool.map(TypeParam::Gate::blocked_call, std::vector{t, t, t, t},
                             std::vector<int>{1, 2, 3, 4});
   }
   gate.open();
@@ -574,8 +473,8 @@ TYPED_TEST(ExecutorTest, MapEarlyDestructionCancelsPendingCalls) {
 TYPED_TEST(ExecutorTest, MapEarlyStopAfterSomeResults) {
   typename TypeParam::Gate gate;
   auto pool = TypeParam::make(1);
-  const int t = gate.token();
-  std::vector<int> tokens(10, t);
+  const auto t = gate.token();
+  std::vector tokens(10, t);
   std::vector<int> values{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
   gate.open();
   {
