@@ -363,17 +363,13 @@ bool MPIPoolCore::dispatch_one(WorkerRank& w) {
   }
   if (flight.indices.empty()) return true;  // all cancelled
   std::string frame;
-  const std::size_t start = wire::begin_frame(frame, wire::MessageType::call);
-  wire::Writer writer(frame);
-  writer.u64(flight.seq);
-  writer.str(call->entry_key);
-  writer.str(call->fn_bytes);
-  writer.u32(static_cast<std::uint32_t>(flight.indices.size()));
-  for (std::uint32_t i : flight.indices) {
-    writer.u32(i);
-    writer.str(call->item_args(i));
-  }
-  wire::end_frame(frame, start);
+  wire::CallMessage message;
+  message.seq = flight.seq;
+  message.entry_key = call->entry_key;
+  message.fn = call->fn_bytes;
+  message.items.reserve(flight.indices.size());
+  for (std::uint32_t i : flight.indices) message.items.push_back({i, call->item_args(i)});
+  wire::encode_call(frame, message);
   if (frame.size() > kMaxMessageBytes) {
     const std::string message = fmt::format(
         "the call's arguments encode to {} bytes, more than one MPI message carries ({} bytes); "
@@ -466,7 +462,7 @@ void MPIPoolCore::handle_message(WorkerRank& w, std::string_view message) {
 void MPIPoolCore::handle_frame(WorkerRank& w, wire::MessageType type, std::string_view payload) {
   switch (type) {
     case wire::MessageType::ready:
-      (void)wire::decode_ready(payload);
+      wire::decode_ready(payload);
       if (!w.ready) {
         w.ready = true;
         --unready_;
@@ -508,7 +504,7 @@ void MPIPoolCore::handle_frame(WorkerRank& w, wire::MessageType type, std::strin
 
 void MPIPoolCore::stop_workers() {
   std::string stop;
-  wire::end_frame(stop, wire::begin_frame(stop, wire::MessageType::stop));
+  wire::encode_stop(stop);
   for (const WorkerRank& w : workers_) send(w.rank, stop);
   // Every send must complete before the ranks go back to the runtime (or the spawned
   // workers are disconnected).

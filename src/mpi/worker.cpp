@@ -102,9 +102,7 @@ class RankOutput final : public ResultOutput {
 
 void send_text(MPI_Comm comm, int tag, wire::MessageType type, std::string_view text) {
   std::string out;
-  const std::size_t start = wire::begin_frame(out, type);
-  wire::Writer(out).str(text);
-  wire::end_frame(out, start);
+  wire::encode_text(out, type, text);
   MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, kPoolRank, tag, comm);
 }
 
@@ -160,9 +158,7 @@ void configure(MPI_Comm comm, int tag, std::string_view payload, const std::stri
   }
   refused = false;
   std::string out;
-  const std::size_t start = wire::begin_frame(out, wire::MessageType::ready);
-  wire::Writer(out).u32(static_cast<std::uint32_t>(::getpid()));
-  wire::end_frame(out, start);
+  wire::encode_ready(out);
   MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, kPoolRank, tag, comm);
 }
 
