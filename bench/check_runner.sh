@@ -46,6 +46,7 @@ bad-input)
   expect2 --workers two --out "$work/r"
   expect2 --workers
   expect2 --only 7 --out "$work/r"
+  expect2 --only 1,x --out "$work/r"
   expect2 --smoke --out /proc/cf-results-cannot-be-here
   touch "$work/a-file"
   expect2 --smoke --out "$work/a-file"

@@ -20,22 +20,22 @@ void python_busy_idle(const Config& config, const fs::path& dir, Results& r) {
        "--workers", std::to_string(kBusyIdleWorkers), "--tasks", std::to_string(kBusyIdleTasks)},
       r);
   if (!v) return;
-  for (const auto& run : (*v)["runs"].array()) {
+  for (const auto& run : v->at("runs")) {
     // Python has no recorder: its tasks report their own start and stop times, and
     // the same Timeline class draws them.
     const auto origin = Clock::now();
     concurrent::futures::Timeline timeline(origin);
-    for (const auto& task : run["tasks"].array()) {
+    for (const auto& task : run.at("tasks")) {
       const auto at = [&](const char* key) {
         return origin + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(task[key].number()));
+                            std::chrono::duration<double>(task.at(key).get<double>()));
       };
       const auto id = timeline.on_submit();
-      timeline.on_run(id, task["worker"].string(), at("started"), at("finished"));
+      timeline.on_run(id, task.at("worker").get<std::string>(), at("started"), at("finished"));
     }
-    const std::string name = run["name"].string();
+    const auto name = run.at("name").get<std::string>();
     write_timeline(dir, "python-" + name, timeline, name + " (Python concurrent.futures)");
-    r.py_busy_idle.push_back(summarize(name, timeline, run["wall_s"].number()));
+    r.py_busy_idle.push_back(summarize(name, timeline, run.at("wall_s").get<double>()));
   }
 }
 
@@ -47,8 +47,9 @@ void python_sst(const Config& config, Results& r) {
                   "--compute-n", std::to_string(s.compute_n), "--reps", std::to_string(s.reps)},
                  r);
   if (!v) return;
-  for (const auto& row : (*v)["rows"].array()) {
-    r.py_sst.push_back({row["kind"].string(), row["mode"].string(), true, row["wall_s"].number()});
+  for (const auto& row : v->at("rows")) {
+    r.py_sst.push_back({row.at("kind").get<std::string>(), row.at("mode").get<std::string>(), true,
+                        row.at("wall_s").get<double>()});
   }
 }
 
@@ -65,10 +66,10 @@ void python_sweep(const Config& config, Results& r) {
        "--port", std::to_string(server.port()), "--reps", std::to_string(s.reps)},
       r);
   if (!v) return;
-  for (const auto& row : (*v)["rows"].array()) {
-    r.py_sweep.push_back({row["kind"].string(), row["executor"].string(),
-                          static_cast<int>(row["workers"].number()), true, row["wall_s"].number(),
-                          row["task_mean_s"].number()});
+  for (const auto& row : v->at("rows")) {
+    r.py_sweep.push_back({row.at("kind").get<std::string>(), row.at("executor").get<std::string>(),
+                          row.at("workers").get<int>(), true, row.at("wall_s").get<double>(),
+                          row.at("task_mean_s").get<double>()});
   }
 }
 

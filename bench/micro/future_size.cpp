@@ -7,6 +7,8 @@
 // std::promise/std::future.
 //
 //   cf_future_size [--json]     target (issue 2): at most 192 bytes per pending call
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -106,12 +108,15 @@ int main(int argc, char** argv) {
 
   constexpr double kTarget = 192;
   if (json) {
-    std::printf(
-        "{\"cf_bytes\":%.1f,\"cf_allocations\":%.2f,\"packaged_task_bytes\":%.1f,"
-        "\"packaged_task_allocations\":%.2f,\"promise_bytes\":%.1f,\"promise_allocations\":%.2f,"
-        "\"target_bytes\":%.0f,\"future_handle_bytes\":%zu}\n",
-        cf_cost.bytes, cf_cost.allocations, packaged_cost.bytes, packaged_cost.allocations,
-        promise_cost.bytes, promise_cost.allocations, kTarget, sizeof(cf::Future<int>));
+    const nlohmann::json out = {{"cf_bytes", cf_cost.bytes},
+                                {"cf_allocations", cf_cost.allocations},
+                                {"packaged_task_bytes", packaged_cost.bytes},
+                                {"packaged_task_allocations", packaged_cost.allocations},
+                                {"promise_bytes", promise_cost.bytes},
+                                {"promise_allocations", promise_cost.allocations},
+                                {"target_bytes", kTarget},
+                                {"future_handle_bytes", sizeof(cf::Future<int>)}};
+    std::printf("%s\n", out.dump().c_str());
   } else {
     std::printf("heap per pending call (average of %d submits, queue growth included):\n", kCalls);
     std::printf(

@@ -12,11 +12,11 @@ namespace bench {
 
 namespace {
 
-using Entries = std::map<std::string, const json::Value*>;
+using Entries = std::map<std::string, const Json*>;
 
 // Google Benchmark's entries, keyed by run name without the /real_time-style suffixes:
 // the median aggregate when there were repetitions, else the single run.
-Entries bench_entries(const json::Value& root) {
+Entries bench_entries(const Json& root) {
   Entries entries;
   auto key_of = [](std::string name) {
     for (const char* suffix : {"/real_time", "/manual_time"}) {
@@ -30,10 +30,10 @@ Entries bench_entries(const json::Value& root) {
     }
     return name;
   };
-  for (const auto& b : root["benchmarks"].array()) {
-    const std::string aggregate = b["aggregate_name"].string_or("");
-    const std::string run_type = b["run_type"].string_or("iteration");
-    const std::string key = key_of(b["run_name"].string_or(b["name"].string_or("")));
+  for (const auto& b : root.at("benchmarks")) {
+    const std::string aggregate = string_or(b, "aggregate_name", "");
+    const std::string run_type = string_or(b, "run_type", "iteration");
+    const std::string key = key_of(string_or(b, "run_name", string_or(b, "name", "")));
     if (aggregate == "median" || (run_type == "iteration" && !entries.count(key))) {
       entries[key] = &b;
     }
@@ -41,9 +41,9 @@ Entries bench_entries(const json::Value& root) {
   return entries;
 }
 
-Entries python_entries(const json::Value& root) {
+Entries python_entries(const Json& root) {
   Entries entries;
-  for (const auto& v : root["results"].array()) entries[v["name"].string()] = &v;
+  for (const auto& v : root.at("results")) entries[v.at("name").get<std::string>()] = &v;
   return entries;
 }
 
@@ -56,7 +56,7 @@ struct Micro {
 
   static double field(const Entries& entries, const std::string& key, const char* name) {
     const auto it = entries.find(key);
-    return it == entries.end() ? -1 : (*it->second)[name].number_or(-1);
+    return it == entries.end() ? -1 : number_or(*it->second, name, -1);
   }
   double value(const std::string& key, const char* name) const { return field(cpp, key, name); }
   double process_value(const std::string& key, const char* name) const {
@@ -143,17 +143,17 @@ void latency_table(std::ostream& md, const Micro& m) {
   }
 }
 
-void size_table(std::ostream& md, const json::Value& z) {
-  const double bytes = z["cf_bytes"].number();
+void size_table(std::ostream& md, const Json& z) {
+  const double bytes = z.at("cf_bytes").get<double>();
   md << "\n### Memory per pending call (bytes on the heap, `cf_future_size`)\n\n"
      << "| what | bytes | allocations |\n|---|---:|---:|\n"
      << "| cf: `submit()` of a no-op (future, shared state, work item, queue slot) | "
-     << fixed(bytes, 1) << " | " << fixed(z["cf_allocations"].number(), 2) << " |\n"
+     << fixed(bytes, 1) << " | " << fixed(z.at("cf_allocations").get<double>(), 2) << " |\n"
      << "| `std::packaged_task` in a `std::deque` (what cvpool stores) | "
-     << fixed(z["packaged_task_bytes"].number(), 1) << " | "
-     << fixed(z["packaged_task_allocations"].number(), 2) << " |\n"
-     << "| `std::promise` + `std::future` alone | " << fixed(z["promise_bytes"].number(), 1)
-     << " | " << fixed(z["promise_allocations"].number(), 2) << " |\n"
+     << fixed(z.at("packaged_task_bytes").get<double>(), 1) << " | "
+     << fixed(z.at("packaged_task_allocations").get<double>(), 2) << " |\n"
+     << "| `std::promise` + `std::future` alone | " << fixed(z.at("promise_bytes").get<double>(), 1)
+     << " | " << fixed(z.at("promise_allocations").get<double>(), 2) << " |\n"
      << "\nTarget (issue 2): ≤ 192 bytes — " << fixed(bytes, 1) << ", "
      << (bytes <= 192 ? "met" : "MISSED") << " (the size does not depend on the scale).\n";
 }
@@ -171,7 +171,7 @@ void map_table(std::ostream& md, const Micro& m) {
   for (const auto& [key, entry] : m.cpp) {
     if (key.rfind("map/cf/chunksize:", 0) != 0) continue;
     const std::string c = key.substr(17);
-    const double v = (*entry)["items_per_second"].number_or(-1);
+    const double v = number_or(*entry, "items_per_second", -1);
     const double pv = m.process_value("map/cf_process_pool/chunksize:" + c, "items_per_second");
     md << "| " << c << " | " << rate(v) << " | " << rate(loop) << " |";
     if (pym) {
@@ -237,11 +237,12 @@ void callback_table(std::ostream& md, const Micro& m) {
 }
 
 // process_pool_bench beside process_pool_peer.py.
-void process_pool_table(std::ostream& md, const Micro& m, const json::Value* py) {
+void process_pool_table(std::ostream& md, const Micro& m, const Json* py) {
   auto py_number = [&](const char* key, const char* method = nullptr) -> double {
     if (!py) return -1;
-    const json::Value& v = method ? (*py)[key][method] : (*py)[key];
-    return v.number_or(-1);
+    if (!method) return number_or(*py, key, -1);
+    const auto it = py->find(key);
+    return it == py->end() ? -1 : number_or(*it, method, -1);
   };
   md << "\n### Process pool (`process_pool_bench`, beside `process_pool_peer.py`)\n\n"
      << "| workload | cf | Python | cf vs Python |\n|---|---:|---:|---:|\n";

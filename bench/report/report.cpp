@@ -2,6 +2,8 @@
 // threads vs processes, the worker sweep with its bar charts); one function per section.
 #include "report/report.hpp"
 
+#include <fmt/chrono.h>
+#include <fmt/ostream.h>
 #include <sys/utsname.h>
 
 #include <cstdio>
@@ -38,44 +40,36 @@ std::string machine_description(const Config& config) {
   }
   utsname u{};
   ::uname(&u);
-  std::ostringstream out;
-  out << cpu << ", " << usable_cpus() << " usable CPUs (experiments assume " << config.cpus
-      << "), Linux " << u.release << ", compiled by "
 #if defined(__clang__)
-      << "clang " << __clang_major__ << "." << __clang_minor__
+  const std::string compiler = fmt::format("clang {}.{}", __clang_major__, __clang_minor__);
 #else
-      << "g++ " << __GNUC__ << "." << __GNUC_MINOR__
+  const std::string compiler = fmt::format("g++ {}.{}", __GNUC__, __GNUC_MINOR__);
 #endif
-      << " " << CF_BENCH_BUILD_TYPE;
-  return out.str();
+  return fmt::format("{}, {} usable CPUs (experiments assume {}), Linux {}, compiled by {} {}", cpu,
+                     usable_cpus(), config.cpus, u.release, compiler, CF_BENCH_BUILD_TYPE);
 }
 
 void header_section(std::ostream& md, const Config& config, const Results& r, double total_seconds,
                     double load_before) {
-  const std::time_t now = std::time(nullptr);
-  char date[64];
-  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
   const Scale& s = config.scale;
   const bool py = !r.python_version.empty();
-  md << "# concurrent::futures benchmark report\n\n"
-     << "- Measured: " << date << ", scale **" << s.name << "**, the run took "
-     << duration_text(total_seconds) << ".\n"
-     << "- Machine: " << machine_description(config) << ".\n"
-     << "- Load average (1 min) before the run: " << fixed(load_before, 2)
-     << ", after: " << fixed(load_average(), 2)
-     << (load_before > 0.5 ? " — **the machine was busy with other work: parallel speedups are "
-                             "understated**"
-                           : "")
-     << ".\n"
-     << "- Python: "
-     << (py ? r.python_version + " (standard library concurrent.futures)" : r.python_note) << ".\n"
-     << "- Process pool: "
-     << "cf::ProcessPoolExecutor (default start method)"
-     << ".\n"
-     << "- Wall times include creating and shutting down the pool, as `with Executor() as ex:` "
-        "does in Python. Experiments 2 and 3 keep the median of "
-     << s.reps << " repetitions.\n";
-  for (const auto& note : r.notes) md << "- Note: " << note << "\n";
+  fmt::print(md, "# concurrent::futures benchmark report\n\n");
+  fmt::print(md, "- Measured: {:%Y-%m-%d %H:%M} UTC, scale **{}**, the run took {}.\n",
+             fmt::gmtime(std::time(nullptr)), s.name, duration_text(total_seconds));
+  fmt::print(md, "- Machine: {}.\n", machine_description(config));
+  fmt::print(md, "- Load average (1 min) before the run: {:.2f}, after: {:.2f}{}.\n", load_before,
+             load_average(),
+             load_before > 0.5
+                 ? " — **the machine was busy with other work: parallel speedups are understated**"
+                 : "");
+  fmt::print(md, "- Python: {}.\n",
+             py ? r.python_version + " (standard library concurrent.futures)" : r.python_note);
+  fmt::print(md, "- Process pool: cf::ProcessPoolExecutor (default start method).\n");
+  fmt::print(md,
+             "- Wall times include creating and shutting down the pool, as `with Executor() as "
+             "ex:` does in Python. Experiments 2 and 3 keep the median of {} repetitions.\n",
+             s.reps);
+  for (const auto& note : r.notes) fmt::print(md, "- Note: {}\n", note);
 }
 
 void busy_idle_section(std::ostream& md, const Config& config, const Results& r) {

@@ -13,6 +13,7 @@
 //   4 Python side by side (python_side.cpp)
 //   5 micro-benchmarks (micro_benchmarks.cpp)
 // bench/report/ writes REPORT.md from what they measured.
+#include <fmt/core.h>
 #include <signal.h>
 
 #include <cmath>
@@ -97,14 +98,14 @@ int run(int argc, char** argv) {
 
   Progress progress;
   plan(progress, config, python);
-  std::printf("cf_experiments: scale %s, %d CPUs assumed, results in %s\n",
-              config.scale.name.c_str(), config.cpus, results_dir.final_path().c_str());
-  if (!python) std::printf("cf_experiments: Python side %s\n", why.c_str());
+  fmt::print("cf_experiments: scale {}, {} CPUs assumed, results in {}\n", config.scale.name,
+             config.cpus, results_dir.final_path().string());
+  if (!python) fmt::print("cf_experiments: Python side {}\n", why);
 
   const double load_before = load_average();
   if (load_before > 0.5) {
-    std::printf(
-        "cf_experiments: note: load average %.2f: other work is running, so parallel "
+    fmt::print(
+        "cf_experiments: note: load average {:.2f}: other work is running, so parallel "
         "speedups will be understated\n",
         load_before);
   }
@@ -114,11 +115,11 @@ int run(int argc, char** argv) {
     write_report(config, results_dir.path(), r, seconds_since(t0), load_before);
     results_dir.commit();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "cf_experiments: error: %s; no results folder was written\n", e.what());
+    fmt::print(stderr, "cf_experiments: error: {}; no results folder was written\n", e.what());
     return 1;
   }
-  std::printf("cf_experiments: done in %s; report: %s\n", duration_text(seconds_since(t0)).c_str(),
-              (results_dir.final_path() / "REPORT.md").c_str());
+  fmt::print("cf_experiments: done in {}; report: {}\n", duration_text(seconds_since(t0)),
+             (results_dir.final_path() / "REPORT.md").string());
   return 0;
 }
 

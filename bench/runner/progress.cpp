@@ -1,7 +1,9 @@
 // Progress lines with a time-left estimate (see progress.hpp).
 #include "runner/progress.hpp"
 
+#include <fmt/core.h>
 #include <algorithm>
+
 #include <cstdio>
 
 namespace bench {
@@ -35,10 +37,9 @@ void Progress::note(const std::string& what) const {
   const double current_left = step ? std::max(0.0, step->estimate_s - in_step) : 0;
   const double ratio =
       done_estimate_ > 1 ? std::clamp(done_actual_ / done_estimate_, 0.5, 3.0) : 1.0;
-  std::printf("[%d/5 %s] %s  (%s elapsed, about %s left)\n", current_,
-              step ? step->title.c_str() : "", what.c_str(),
-              duration_text(seconds_since(run_start_)).c_str(),
-              duration_text((left_estimate + current_left) * ratio).c_str());
+  fmt::print("[{}/5 {}] {}  ({} elapsed, about {} left)\n", current_, step ? step->title : "", what,
+             duration_text(seconds_since(run_start_)),
+             duration_text((left_estimate + current_left) * ratio));
   std::fflush(stdout);
 }
 

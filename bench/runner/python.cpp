@@ -26,8 +26,8 @@ bool python_works(const Config& config, std::string& why) {
   return true;
 }
 
-std::optional<json::Value> run_python(const Config& config, const std::string& script,
-                                      const std::vector<std::string>& args, Results& r) {
+std::optional<Json> run_python(const Config& config, const std::string& script,
+                               const std::vector<std::string>& args, Results& r) {
   std::string command =
       shell_quote(config.python) + " " + shell_quote((config.python_dir / script).string());
   for (const auto& a : args) command += " " + shell_quote(a);
@@ -40,8 +40,8 @@ std::optional<json::Value> run_python(const Config& config, const std::string& s
     return std::nullopt;
   }
   try {
-    json::Value v = json::parse(out);
-    if (v["python"].is_string()) r.python_version = v["python"].string();
+    Json v = parse_json(out);
+    r.python_version = string_or(v, "python", r.python_version);
     return v;
   } catch (const std::exception& e) {
     r.notes.push_back("python3 " + script + " printed unreadable JSON: " + e.what());

@@ -16,7 +16,7 @@ bool python_works(const Config& config, std::string& why);
 
 // Runs `script` with `args` and parses what it prints; on failure adds a note to `r` and
 // returns nothing. Sets r.python_version from the script's "python" member.
-std::optional<json::Value> run_python(const Config& config, const std::string& script,
-                                      const std::vector<std::string>& args, Results& r);
+std::optional<Json> run_python(const Config& config, const std::string& script,
+                               const std::vector<std::string>& args, Results& r);
 
 }  // namespace bench

@@ -38,13 +38,13 @@ struct Results {
   std::vector<TaskTimes> busy_idle, py_busy_idle;
   std::vector<SstRow> sst, py_sst;
   std::vector<SweepRow> sweep, py_sweep;
-  std::string python_version;        // empty: Python side skipped
-  std::string python_note;           // why it was skipped
-  std::optional<json::Value> micro;  // Google Benchmark JSON
-  std::optional<json::Value> py_micro;
-  std::optional<json::Value> future_size;
-  std::optional<json::Value> process_micro;     // process_pool_bench's Google Benchmark JSON
-  std::optional<json::Value> py_process_micro;  // process_pool_peer.py
+  std::string python_version;  // empty: Python side skipped
+  std::string python_note;     // why it was skipped
+  std::optional<Json> micro;   // Google Benchmark JSON
+  std::optional<Json> py_micro;
+  std::optional<Json> future_size;
+  std::optional<Json> process_micro;     // process_pool_bench's Google Benchmark JSON
+  std::optional<Json> py_process_micro;  // process_pool_peer.py
   std::vector<std::string> notes;
 };
 

@@ -1,6 +1,7 @@
 // Small utilities of the runner (see util.hpp).
 #include "runner/util.hpp"
 
+#include <fmt/core.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -28,18 +29,12 @@ double mean(const std::vector<double>& v) {
   return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
+std::string fixed(double v, int decimals) { return fmt::format("{:.{}f}", v, decimals); }
 
 std::string duration_text(double s) {
-  if (s < 0) s = 0;
-  const long total = std::lround(s);
-  if (total < 60) return std::to_string(total) + "s";
-  return std::to_string(total / 60) + "m" + (total % 60 < 10 ? "0" : "") +
-         std::to_string(total % 60) + "s";
+  const long total = std::lround(std::max(s, 0.0));
+  if (total < 60) return fmt::format("{}s", total);
+  return fmt::format("{}m{:02}s", total / 60, total % 60);
 }
 
 std::string shell_quote(const std::string& s) {
@@ -71,7 +66,7 @@ int run_command(const std::string& command,
 void write_file(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
-  if (!out) throw std::runtime_error("cannot write " + path.string());
+  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
 }
 
 std::string read_file(const std::filesystem::path& path) {

@@ -16,7 +16,7 @@ double seconds_since(Clock::time_point t0);
 double median(std::vector<double> v);
 double mean(const std::vector<double>& v);
 
-// v with `decimals` digits after the point ("%.*f").
+// v with `decimals` digits after the point ("{:.{}f}").
 std::string fixed(double v, int decimals = 3);
 // "42s", "3m05s".
 std::string duration_text(double s);

@@ -1,180 +1,102 @@
+// The loopback web site and its client on cpp-httplib (see http.hpp).
 #include "support/http.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <fmt/core.h>
 
-#include <cerrno>
-#include <cstring>
 #include <stdexcept>
 
 namespace bench {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-void set_timeouts(int fd, std::chrono::milliseconds timeout) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-bool send_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return addr;
+std::string make_page(std::size_t bytes) {
+  std::string body = "<html><body><pre>\n";
+  while (body.size() + 22 < bytes) body += "concurrent::futures\n";
+  body.resize(bytes > 22 ? bytes - 22 : body.size(), '.');
+  body += "\n</pre></body></html>\n";
+  return body;
 }
 
 }  // namespace
 
-HttpServer::HttpServer(Options options) : options_(options) {
-  std::string body = "<html><body><pre>\n";
-  while (body.size() + 22 < options_.page_bytes) body += "concurrent::futures\n";
-  body.resize(options_.page_bytes > 22 ? options_.page_bytes - 22 : body.size(), '.');
-  body += "\n</pre></body></html>\n";
-  response_ =
-      "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
-      "Content-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
-
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) fail("HTTP server: socket()");
-  const int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr = loopback(0);  // 127.0.0.1 only, an ephemeral port
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 128) != 0) {
-    const int saved = errno;
-    ::close(listen_fd_);
-    errno = saved;
-    fail("HTTP server: bind/listen on 127.0.0.1");
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
-  acceptor_ = std::thread([this] { accept_loop(); });
+HttpServer::HttpServer(Options options) : options_(options), page_(make_page(options.page_bytes)) {
+  // A bounded pool of handler threads: at most max_connections requests are served at
+  // once, the rest wait in the backlog.
+  const std::size_t threads = options_.max_connections;
+  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_.set_read_timeout(std::chrono::seconds(10));
+  server_.set_write_timeout(std::chrono::seconds(10));
+  server_.Get("/page", [this](const httplib::Request&, httplib::Response& response) {
+    {
+      // Wait out the delay, unless the server is stopping.
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, options_.delay, [this] { return stopping_; });
+    }
+    response.set_content(page_, "text/html");
+    std::lock_guard lock(mutex_);
+    ++served_;
+    last_request_ = std::chrono::steady_clock::now();
+    changed_.notify_all();
+  });
+  const int port = server_.bind_to_any_port("127.0.0.1");  // loopback only, ephemeral port
+  if (port <= 0) throw std::runtime_error("HTTP server: cannot bind a port on 127.0.0.1");
+  port_ = static_cast<std::uint16_t>(port);
+  last_request_ = std::chrono::steady_clock::now();
+  listener_ = std::thread([this] {
+    server_.listen_after_bind();
+    listener_done_ = true;
+  });
+  watchdog_ = std::thread([this] { watch(); });
 }
 
 HttpServer::~HttpServer() { stop(); }
 
+std::size_t HttpServer::requests_served() const {
+  std::lock_guard lock(mutex_);
+  return served_;
+}
+
+void HttpServer::watch() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_ && served_ < options_.max_requests &&
+         std::chrono::steady_clock::now() - last_request_ < options_.idle_timeout) {
+    changed_.wait_until(lock, last_request_ + options_.idle_timeout);
+  }
+  lock.unlock();
+  // Past the bound or idle for too long: refuse further requests. httplib's stop() does
+  // nothing until the listener runs, so wait for it to start (or to have failed).
+  while (!server_.is_running() && !listener_done_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  server_.stop();
+}
+
 void HttpServer::stop() {
-  stop_ = true;
-  if (acceptor_.joinable()) acceptor_.join();
-  std::vector<std::thread> threads;
   {
-    std::lock_guard lock(threads_mutex_);
-    threads.swap(threads_);
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
   }
-  for (auto& t : threads) t.join();
-  if (listen_fd_ >= 0) {
-    ::close(listen_fd_);
-    listen_fd_ = -1;
-  }
-}
-
-void HttpServer::accept_loop() {
-  auto last_request = std::chrono::steady_clock::now();
-  std::size_t accepted = 0;
-  while (!stop_ && accepted < options_.max_requests) {
-    if (std::chrono::steady_clock::now() - last_request > options_.idle_timeout) break;
-    if (active_.load() >= options_.max_connections) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      continue;
-    }
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    ++accepted;
-    last_request = std::chrono::steady_clock::now();
-    ++active_;
-    std::lock_guard lock(threads_mutex_);
-    threads_.emplace_back([this, fd] {
-      serve(fd);
-      --active_;
-    });
-  }
-  // Past the bound or idle for too long: refuse further connections at once.
-  ::shutdown(listen_fd_, SHUT_RDWR);
-}
-
-void HttpServer::serve(int fd) {
-  set_timeouts(fd, std::chrono::milliseconds(10'000));
-  std::string request;
-  char buf[2048];
-  while (request.find("\r\n\r\n") == std::string::npos && request.size() < 16 * 1024) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    request.append(buf, static_cast<std::size_t>(n));
-  }
-  if (request.rfind("GET ", 0) == 0) {
-    // Sleep in small steps so that stop() is never held up for long.
-    const auto until = std::chrono::steady_clock::now() + options_.delay;
-    while (!stop_ && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
-    }
-    if (send_all(fd, response_.data(), response_.size())) ++served_;
-  } else {
-    static constexpr char kBad[] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
-    send_all(fd, kBad, sizeof kBad - 1);
-  }
-  ::shutdown(fd, SHUT_WR);
-  ::close(fd);
+  changed_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+  if (listener_.joinable()) listener_.join();
 }
 
 std::size_t http_get(std::uint16_t port, const std::string& path,
                      std::chrono::milliseconds timeout) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) fail("http_get: socket()");
-  set_timeouts(fd, timeout);
-  sockaddr_in addr = loopback(port);
-  std::string response;
-  try {
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      fail("http_get: connect to 127.0.0.1:" + std::to_string(port));
-    }
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (!send_all(fd, request.data(), request.size())) fail("http_get: send");
-    char buf[16 * 1024];
-    for (;;) {
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) fail("http_get: recv");
-      if (n == 0) break;
-      response.append(buf, static_cast<std::size_t>(n));
-    }
-  } catch (...) {
-    ::close(fd);
-    throw;
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(timeout);
+  client.set_read_timeout(timeout);
+  client.set_write_timeout(timeout);
+  const httplib::Result result = client.Get(path);
+  if (!result) {
+    throw std::runtime_error(fmt::format("GET http://127.0.0.1:{}{} failed: {}", port, path,
+                                         httplib::to_string(result.error())));
   }
-  ::close(fd);
-  if (response.rfind("HTTP/1.0 200", 0) != 0 && response.rfind("HTTP/1.1 200", 0) != 0) {
-    throw std::runtime_error("http_get: the server did not answer 200 OK");
+  if (result->status != 200) {
+    throw std::runtime_error(fmt::format("GET http://127.0.0.1:{}{} answered {}, not 200 OK", port,
+                                         path, result->status));
   }
-  const auto header_end = response.find("\r\n\r\n");
-  return header_end == std::string::npos ? 0 : response.size() - header_end - 4;
+  return result->body.size();
 }
 
 }  // namespace bench

@@ -1,20 +1,22 @@
-// A tiny HTTP/1.0 server on the loopback interface, standing in for a remote web site in
-// the I/O-bound experiment, and the matching blocking GET client.
+// The I/O-bound experiment's web site and its client, on cpp-httplib: a server on the
+// loopback interface standing in for a remote site, and a blocking GET.
 //
 // The server binds 127.0.0.1 on an ephemeral port (never another interface), answers
-// every GET with one page after a fixed delay (the "network latency"), one thread per
-// connection up to a bound, and stops by itself after `max_requests` requests or after
-// `idle_timeout` without one, so a crashed runner never leaves it behind.
+// every GET of /page with one page after a fixed delay (the "network latency") on a
+// bounded number of threads, and stops by itself after `max_requests` requests or after
+// `idle_timeout` without one, so a runner that never stops it cannot leave it serving.
 #pragma once
+
+#include <httplib.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 namespace bench {
 
@@ -35,23 +37,23 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   std::uint16_t port() const { return port_; }
-  std::size_t requests_served() const { return served_.load(); }
+  std::size_t requests_served() const;
   void stop();
 
  private:
-  void accept_loop();
-  void serve(int fd);
+  void watch();  // stops the server past max_requests or idle_timeout
 
   Options options_;
-  int listen_fd_ = -1;
+  std::string page_;
+  httplib::Server server_;
   std::uint16_t port_ = 0;
-  std::string response_;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::size_t> served_{0};
-  std::atomic<std::size_t> active_{0};
-  std::mutex threads_mutex_;
-  std::vector<std::thread> threads_;  // guarded by threads_mutex_
-  std::thread acceptor_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::size_t served_ = 0;                              // guarded by mutex_
+  std::chrono::steady_clock::time_point last_request_;  // guarded by mutex_
+  bool stopping_ = false;                               // guarded by mutex_
+  std::atomic<bool> listener_done_{false};
+  std::thread listener_, watchdog_;
 };
 
 // GET http://127.0.0.1:<port><path>; returns the body's size. Throws std::runtime_error
