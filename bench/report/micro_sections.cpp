@@ -1,5 +1,7 @@
 // REPORT.md's section 5, the micro-benchmarks: one function per table, each reading
 // Google Benchmark's JSON (cf_micro_bench, process_pool_bench) beside its Python peer's.
+#include <fmt/ostream.h>
+
 #include <cstring>
 #include <map>
 #include <set>
@@ -69,170 +71,190 @@ struct Micro {
 
 std::string rate(double per_s) { return per_s > 0 ? fixed(per_s / 1e6, 3) : std::string("—"); }
 std::string ns(double s_per) { return s_per > 0 ? fixed(s_per * 1e9, 0) : std::string("—"); }
+// v with `decimals` digits when it was measured, else a dash.
+std::string measured(double v, int decimals) { return v > 0 ? fixed(v, decimals) : "—"; }
+std::string faster(double slow, double fast) {
+  return slow > 0 && fast > 0 ? ratio(slow, fast) + " faster" : "—";
+}
 
 void throughput_table(std::ostream& md, const Micro& m) {
   const bool pym = m.pym;
-  md << "\n### Submit + result throughput (million calls per second)\n\n"
-     << "| workers | cf | cvpool | asio | tbb | async (1 thread per call) |"
-     << (pym ? " Python | cf / Python |" : "") << " cf / cvpool | cf / asio |\n"
-     << "|---:|---:|---:|---:|---:|---:|" << (pym ? "---:|---:|" : "") << "---:|---:|\n";
+  fmt::print(md,
+             "\n### Submit + result throughput (million calls per second)\n\n| workers | cf | "
+             "cvpool | asio | tbb | async (1 thread per call) |{} cf / cvpool | cf / asio "
+             "|\n|---:|---:|---:|---:|---:|---:|{}---:|---:|\n",
+             pym ? " Python | cf / Python |" : "", pym ? "---:|---:|" : "");
   std::set<int> workers;
   for (const auto& [key, entry] : m.cpp) {
     if (key.rfind("throughput/cf/workers:", 0) == 0) workers.insert(std::stoi(key.substr(22)));
   }
   const double async_rate = m.value("throughput/async", "items_per_second");
   for (int w : workers) {
-    const std::string suffix = "/workers:" + std::to_string(w);
+    const std::string suffix = fmt::format("/workers:{}", w);
     const double c = m.value("throughput/cf" + suffix, "items_per_second");
     const double cv = m.value("throughput/cvpool" + suffix, "items_per_second");
     const double as = m.value("throughput/asio" + suffix, "items_per_second");
     const double tb = m.value("throughput/tbb" + suffix, "items_per_second");
-    const double p = m.py_value("throughput/threads:" + std::to_string(w));
-    md << "| " << w << " | " << rate(c) << " | " << rate(cv) << " | " << rate(as) << " | "
-       << rate(tb) << " | " << rate(async_rate) << " |";
-    if (pym) md << " " << rate(p) << " | " << ratio(c, p) << " |";
-    md << " " << ratio(c, cv) << " | " << ratio(c, as) << " |\n";
+    const double p = m.py_value(fmt::format("throughput/threads:{}", w));
+    fmt::print(md, "| {} | {} | {} | {} | {} | {} |", w, rate(c), rate(cv), rate(as), rate(tb),
+               rate(async_rate));
+    if (pym) fmt::print(md, " {} | {} |", rate(p), ratio(c, p));
+    fmt::print(md, " {} | {} |\n", ratio(c, cv), ratio(c, as));
   }
   const double c2 = m.value("throughput/cf/workers:2", "items_per_second");
   const double p2 = m.py_value("throughput/threads:2");
   if (!m.judge) return;
-  md << "\nTarget (issue 2), 100,000 no-op calls on 2 workers: ≥ 1.5 M calls/s — "
-     << (c2 < 0 ? "not measured" : (rate(c2) + " M/s, " + (c2 >= 1.5e6 ? "met" : "MISSED")));
+  fmt::print(md, "\nTarget (issue 2), 100,000 no-op calls on 2 workers: ≥ 1.5 M calls/s — {}",
+             c2 < 0 ? "not measured"
+                    : fmt::format("{} M/s, {}", rate(c2), c2 >= 1.5e6 ? "met" : "MISSED"));
   if (pym && c2 > 0 && p2 > 0) {
-    md << "; ≥ 40× Python — " << ratio(c2, p2) << ", " << (c2 / p2 >= 40 ? "met" : "MISSED");
+    fmt::print(md, "; ≥ 40× Python — {}, {}", ratio(c2, p2), c2 / p2 >= 40 ? "met" : "MISSED");
   }
-  md << ".\n";
+  fmt::print(md, ".\n");
 }
 
 void latency_table(std::ostream& md, const Micro& m) {
-  md << "\n### Round-trip latency on an idle pool (2 workers; µs)\n\n"
-     << "One call, wait for its result, sleep 200 µs so the pool is idle again; the median "
-        "and 99th percentile of the individual round trips.\n\n"
-     << "| library | median | p99 | median vs cf |\n|---|---:|---:|---:|\n";
+  fmt::print(md,
+             "\n### Round-trip latency on an idle pool (2 workers; µs)\n\nOne call, wait for its "
+             "result, sleep 200 µs so the pool is idle again; the median and 99th percentile of "
+             "the individual round trips.\n\n| library | median | p99 | median vs cf "
+             "|\n|---|---:|---:|---:|\n");
   const double cf_p50 = m.value("latency/cf", "p50_us");
   for (const std::string lib : {"cf", "cvpool", "asio", "tbb", "async"}) {
     const double p50 = m.value("latency/" + lib, "p50_us");
     if (p50 < 0) continue;
-    md << "| " << lib << " | " << fixed(p50, 2) << " | "
-       << fixed(m.value("latency/" + lib, "p99_us"), 2) << " | " << ratio(p50, cf_p50) << " |\n";
+    fmt::print(md, "| {} | {:.2f} | {:.2f} | {} |\n", lib, p50, m.value("latency/" + lib, "p99_us"),
+               ratio(p50, cf_p50));
   }
   if (m.pym) {
     const double p50 = m.py_value("latency/thread_pool") * 1e6;
-    md << "| Python ThreadPoolExecutor | " << fixed(p50, 2) << " | "
-       << fixed(m.py_value("latency/thread_pool", "p99") * 1e6, 2) << " | " << ratio(p50, cf_p50)
-       << " |\n";
+    fmt::print(md, "| Python ThreadPoolExecutor | {:.2f} | {:.2f} | {} |\n", p50,
+               m.py_value("latency/thread_pool", "p99") * 1e6, ratio(p50, cf_p50));
   }
   const double cfp = m.process_value("latency/cf_process_pool", "p50_us");
   const double pyp = m.py_value("latency/process_pool") * 1e6;
   if (cfp > 0 || pyp > 0) {
-    md << "\nThe process pools (1 worker): a round trip through a pipe to another process.\n\n"
-       << "| library | median | p99 |\n|---|---:|---:|\n";
+    fmt::print(md,
+               "\nThe process pools (1 worker): a round trip through a pipe to another "
+               "process.\n\n| library | median | p99 |\n|---|---:|---:|\n");
     if (cfp > 0) {
-      md << "| cf ProcessPoolExecutor | " << fixed(cfp, 2) << " | "
-         << fixed(m.process_value("latency/cf_process_pool", "p99_us"), 2) << " |\n";
+      fmt::print(md, "| cf ProcessPoolExecutor | {:.2f} | {:.2f} |\n", cfp,
+                 m.process_value("latency/cf_process_pool", "p99_us"));
     }
     if (pyp > 0) {
-      md << "| Python ProcessPoolExecutor | " << fixed(pyp, 2) << " | "
-         << fixed(m.py_value("latency/process_pool", "p99") * 1e6, 2) << " |\n";
+      fmt::print(md, "| Python ProcessPoolExecutor | {:.2f} | {:.2f} |\n", pyp,
+                 m.py_value("latency/process_pool", "p99") * 1e6);
     }
-    if (cfp > 0 && pyp > 0) md << "\ncf is " << ratio(pyp, cfp) << " faster than Python here.\n";
+    if (cfp > 0 && pyp > 0)
+      fmt::print(md, "\ncf is {} faster than Python here.\n", ratio(pyp, cfp));
   }
   if (m.judge && cf_p50 > 0) {
-    md << "\nTarget (issue 2): median ≤ 5 µs — " << fixed(cf_p50, 2) << " µs, "
-       << (cf_p50 <= 5 ? "met" : "MISSED") << ".\n";
+    fmt::print(md, "\nTarget (issue 2): median ≤ 5 µs — {:.2f} µs, {}.\n", cf_p50,
+               cf_p50 <= 5 ? "met" : "MISSED");
   }
 }
 
 void size_table(std::ostream& md, const Json& z) {
   const double bytes = z.at("cf_bytes").get<double>();
-  md << "\n### Memory per pending call (bytes on the heap, `cf_future_size`)\n\n"
-     << "| what | bytes | allocations |\n|---|---:|---:|\n"
-     << "| cf: `submit()` of a no-op (future, shared state, work item, queue slot) | "
-     << fixed(bytes, 1) << " | " << fixed(z.at("cf_allocations").get<double>(), 2) << " |\n"
-     << "| `std::packaged_task` in a `std::deque` (what cvpool stores) | "
-     << fixed(z.at("packaged_task_bytes").get<double>(), 1) << " | "
-     << fixed(z.at("packaged_task_allocations").get<double>(), 2) << " |\n"
-     << "| `std::promise` + `std::future` alone | " << fixed(z.at("promise_bytes").get<double>(), 1)
-     << " | " << fixed(z.at("promise_allocations").get<double>(), 2) << " |\n"
-     << "\nTarget (issue 2): ≤ 192 bytes — " << fixed(bytes, 1) << ", "
-     << (bytes <= 192 ? "met" : "MISSED") << " (the size does not depend on the scale).\n";
+  fmt::print(md,
+             "\n### Memory per pending call (bytes on the heap, `cf_future_size`)\n\n| what | "
+             "bytes | allocations |\n|---|---:|---:|\n");
+  fmt::print(md,
+             "| cf: `submit()` of a no-op (future, shared state, work item, queue slot) | {:.1f} | "
+             "{:.2f} |\n",
+             bytes, z.at("cf_allocations").get<double>());
+  fmt::print(
+      md, "| `std::packaged_task` in a `std::deque` (what cvpool stores) | {:.1f} | {:.2f} |\n",
+      z.at("packaged_task_bytes").get<double>(), z.at("packaged_task_allocations").get<double>());
+  fmt::print(md, "| `std::promise` + `std::future` alone | {:.1f} | {:.2f} |\n",
+             z.at("promise_bytes").get<double>(), z.at("promise_allocations").get<double>());
+  fmt::print(md,
+             "\nTarget (issue 2): ≤ 192 bytes — {:.1f}, {} (the size does not depend on the "
+             "scale).\n",
+             bytes, bytes <= 192 ? "met" : "MISSED");
 }
 
 void map_table(std::ostream& md, const Micro& m) {
   const bool pym = m.pym;
-  md << "\n### map() with a chunksize sweep (million calls per second, 2 workers)\n\n"
-     << "The thread pools ignore chunksize (as Python's does); for the process pools a chunk is "
-        "one message, so larger chunks amortise the round trip.\n\n"
-     << "| chunksize | cf thread map | cf submit loop |"
-     << (pym ? " Python thread map | cf / Python (threads) |" : "") << " cf process map |"
-     << (pym ? " Python process map | cf / Python (processes) |" : "") << "\n|---:|---:|---:|"
-     << (pym ? "---:|---:|" : "") << "---:|" << (pym ? "---:|---:|" : "") << "\n";
+  fmt::print(md,
+             "\n### map() with a chunksize sweep (million calls per second, 2 workers)\n\nThe "
+             "thread pools ignore chunksize (as Python's does); for the process pools a chunk is "
+             "one message, so larger chunks amortise the round trip.\n\n");
+  fmt::print(md,
+             "| chunksize | cf thread map | cf submit loop |{} cf process map "
+             "|{}\n|---:|---:|---:|{}---:|{}\n",
+             pym ? " Python thread map | cf / Python (threads) |" : "",
+             pym ? " Python process map | cf / Python (processes) |" : "", pym ? "---:|---:|" : "",
+             pym ? "---:|---:|" : "");
   const double loop = m.value("map/cf_submit_loop", "items_per_second");
   for (const auto& [key, entry] : m.cpp) {
     if (key.rfind("map/cf/chunksize:", 0) != 0) continue;
     const std::string c = key.substr(17);
     const double v = number_or(*entry, "items_per_second", -1);
     const double pv = m.process_value("map/cf_process_pool/chunksize:" + c, "items_per_second");
-    md << "| " << c << " | " << rate(v) << " | " << rate(loop) << " |";
+    fmt::print(md, "| {} | {} | {} |", c, rate(v), rate(loop));
     if (pym) {
       const double p = m.py_value("map/chunksize:" + c);
-      md << " " << rate(p) << " | " << ratio(v, p) << " |";
+      fmt::print(md, " {} | {} |", rate(p), ratio(v, p));
     }
-    md << " " << rate(pv) << " |";
+    fmt::print(md, " {} |", rate(pv));
     if (pym) {
       const double pp = m.py_value("map_process/chunksize:" + c);
-      md << " " << rate(pp) << " | " << ratio(pv, pp) << " |";
+      fmt::print(md, " {} | {} |", rate(pp), ratio(pv, pp));
     }
-    md << "\n";
+    fmt::print(md, "\n");
   }
 }
 
 void wait_table(std::ostream& md, const Micro& m) {
   const bool pym = m.pym;
-  md << "\n### wait() and as_completed() over n futures (ns per future)\n\n"
-     << "Another thread completes the futures in order while the caller waits. Linear cost "
-        "shows as a flat column.\n\n"
-     << "| futures | cf wait | std::future wait each | cf as_completed |"
-     << (pym ? " Python wait | Python as_completed | cf / Python (wait) |" : "")
-     << "\n|---:|---:|---:|---:|" << (pym ? "---:|---:|---:|" : "") << "\n";
+  fmt::print(md,
+             "\n### wait() and as_completed() over n futures (ns per future)\n\nAnother thread "
+             "completes the futures in order while the caller waits. Linear cost shows as a flat "
+             "column.\n\n| futures | cf wait | std::future wait each | cf as_completed "
+             "|{}\n|---:|---:|---:|---:|{}\n",
+             pym ? " Python wait | Python as_completed | cf / Python (wait) |" : "",
+             pym ? "---:|---:|---:|" : "");
   std::set<long> sizes;
   for (const auto& [key, entry] : m.cpp) {
     if (key.rfind("wait/cf/futures:", 0) == 0) sizes.insert(std::stol(key.substr(16)));
   }
   for (long size : sizes) {
-    const std::string suffix = "/futures:" + std::to_string(size);
+    const std::string suffix = fmt::format("/futures:{}", size);
     const double w = m.value("wait/cf" + suffix, "per_future");
-    md << "| " << size << " | " << ns(w) << " | " << ns(m.value("wait/std" + suffix, "per_future"))
-       << " | " << ns(m.value("as_completed/cf" + suffix, "per_future")) << " |";
+    fmt::print(md, "| {} | {} | {} | {} |", size, ns(w),
+               ns(m.value("wait/std" + suffix, "per_future")),
+               ns(m.value("as_completed/cf" + suffix, "per_future")));
     if (pym) {
-      const double pw = m.py_value("wait/" + std::to_string(size));
-      md << " " << ns(pw) << " | " << ns(m.py_value("as_completed/" + std::to_string(size)))
-         << " | " << (pw > 0 ? ratio(pw, w) + " faster" : "—") << " |";
+      const double pw = m.py_value(fmt::format("wait/{}", size));
+      fmt::print(md, " {} | {} | {} |", ns(pw),
+                 ns(m.py_value(fmt::format("as_completed/{}", size))), faster(pw, w));
     }
-    md << "\n";
+    fmt::print(md, "\n");
   }
 }
 
 void callback_table(std::ostream& md, const Micro& m) {
   const bool pym = m.pym;
-  md << "\n### Done-callback overhead (ns per future: add the callbacks, then finish it)\n\n"
-     << "| callbacks | cf |" << (pym ? " Python |" : "") << "\n|---:|---:|" << (pym ? "---:|" : "")
-     << "\n";
+  fmt::print(md,
+             "\n### Done-callback overhead (ns per future: add the callbacks, then finish it)\n\n| "
+             "callbacks | cf |{}\n|---:|---:|{}\n",
+             pym ? " Python |" : "", pym ? "---:|" : "");
   for (int k : {0, 1}) {
-    md << "| " << k << " | "
-       << ns(m.value("callback/cf/callbacks:" + std::to_string(k), "per_future")) << " |";
-    if (pym) md << " " << ns(m.py_value("callback/" + std::to_string(k))) << " |";
-    md << "\n";
+    fmt::print(md, "| {} | {} |", k,
+               ns(m.value(fmt::format("callback/cf/callbacks:{}", k), "per_future")));
+    if (pym) fmt::print(md, " {} |", ns(m.py_value(fmt::format("callback/{}", k))));
+    fmt::print(md, "\n");
   }
   const double c0 = m.value("callback/cf/callbacks:0", "per_future");
   const double c1 = m.value("callback/cf/callbacks:1", "per_future");
   if (c0 > 0 && c1 > 0) {
-    md << "\nOne callback costs cf " << fixed((c1 - c0) * 1e9, 0) << " ns";
+    fmt::print(md, "\nOne callback costs cf {:.0f} ns", (c1 - c0) * 1e9);
     if (pym) {
-      md << "; Python " << fixed((m.py_value("callback/1") - m.py_value("callback/0")) * 1e9, 0)
-         << " ns";
+      fmt::print(md, "; Python {:.0f} ns",
+                 (m.py_value("callback/1") - m.py_value("callback/0")) * 1e9);
     }
-    md << ".\n";
+    fmt::print(md, ".\n");
   }
 }
 
@@ -244,33 +266,32 @@ void process_pool_table(std::ostream& md, const Micro& m, const Json* py) {
     const auto it = py->find(key);
     return it == py->end() ? -1 : number_or(*it, method, -1);
   };
-  md << "\n### Process pool (`process_pool_bench`, beside `process_pool_peer.py`)\n\n"
-     << "| workload | cf | Python | cf vs Python |\n|---|---:|---:|---:|\n";
+  fmt::print(md,
+             "\n### Process pool (`process_pool_bench`, beside `process_pool_peer.py`)\n\n| "
+             "workload | cf | Python | cf vs Python |\n|---|---:|---:|---:|\n");
   for (const char* method : {"fork", "spawn", "forkserver"}) {
-    const double c = m.process_value(std::string("round_trip/") + method, "p50_us");
+    const double c = m.process_value(fmt::format("round_trip/{}", method), "p50_us");
     const double p = py_number("round_trip_p50_us", method);
-    md << "| round trip, " << method << " (median µs) | " << (c > 0 ? fixed(c, 1) : "—") << " | "
-       << (p > 0 ? fixed(p, 1) : "—") << " | " << (c > 0 && p > 0 ? ratio(p, c) + " faster" : "—")
-       << " |\n";
+    fmt::print(md, "| round trip, {} (median µs) | {} | {} | {} |\n", method, measured(c, 1),
+               measured(p, 1), faster(p, c));
   }
   {
     const double c = m.process_value("submit_then_results", "items_per_second");
     const double p = py_number("submit_then_results_tasks_per_s");
-    md << "| submit then results (thousand calls/s) | " << (c > 0 ? fixed(c / 1e3, 1) : "—")
-       << " | " << (p > 0 ? fixed(p / 1e3, 1) : "—") << " | " << ratio(c, p) << " |\n";
+    fmt::print(md, "| submit then results (thousand calls/s) | {} | {} | {} |\n",
+               measured(c / 1e3, 1), measured(p / 1e3, 1), ratio(c, p));
   }
   {
     const double c = m.process_value("map_chunked", "items_per_second");
     const double p = py_number("map_chunked_items_per_s");
-    md << "| map, chunksize 1000 (million items/s) | " << (c > 0 ? fixed(c / 1e6, 2) : "—") << " | "
-       << (p > 0 ? fixed(p / 1e6, 2) : "—") << " | " << ratio(c, p) << " |\n";
+    fmt::print(md, "| map, chunksize 1000 (million items/s) | {} | {} | {} |\n",
+               measured(c / 1e6, 2), measured(p / 1e6, 2), ratio(c, p));
   }
   for (const char* method : {"fork", "spawn", "forkserver"}) {
-    const double c = m.process_value(std::string("start_to_first_result/") + method, "real_time");
+    const double c = m.process_value(fmt::format("start_to_first_result/{}", method), "real_time");
     const double p = py_number("start_to_first_result_ms", method);
-    md << "| start to first result, " << method << " (ms) | " << (c > 0 ? fixed(c, 1) : "—")
-       << " | " << (p > 0 ? fixed(p, 1) : "—") << " | "
-       << (c > 0 && p > 0 ? ratio(p, c) + " faster" : "—") << " |\n";
+    fmt::print(md, "| start to first result, {} (ms) | {} | {} | {} |\n", method, measured(c, 1),
+               measured(p, 1), faster(p, c));
   }
 }
 
@@ -285,17 +306,19 @@ void micro_section(std::ostream& md, const Config& config, const Results& r) {
     if (r.py_micro) m.py = python_entries(*r.py_micro);
     m.pym = r.py_micro.has_value();
     m.judge = s.name != "smoke";
-    md << "\n## 5. Micro-benchmarks\n\n"
-       << "Google Benchmark, real time, the median of " << s.bench_reps
-       << " repetitions; every row of a table ran in the same run. Raw data: "
-          "`micro_bench.json` (Google Benchmark), `micro_bench.txt`"
-       << (m.pym ? ", `python_micro.json`" : "") << ". Baselines: `std::async`, a plain "
-       << "mutex + condition-variable pool with `std::future` (cvpool), Boost.Asio `thread_pool` "
-       << "with `std::promise` (asio), oneTBB `task_group` (tbb: fire-and-forget, no result per "
-       << "call, so a lower bound), Python's `ThreadPoolExecutor`.\n";
+    fmt::print(md,
+               "\n## 5. Micro-benchmarks\n\nGoogle Benchmark, real time, the median of {} "
+               "repetitions; every row of a table ran in the same run. Raw data: "
+               "`micro_bench.json` (Google Benchmark), `micro_bench.txt`{}. Baselines: "
+               "`std::async`, a plain mutex + condition-variable pool with `std::future` "
+               "(cvpool), Boost.Asio `thread_pool` with `std::promise` (asio), oneTBB "
+               "`task_group` (tbb: fire-and-forget, no result per call, so a lower bound), "
+               "Python's `ThreadPoolExecutor`.\n",
+               s.bench_reps, m.pym ? ", `python_micro.json`" : "");
     if (s.name == "smoke") {
-      md << "\n**Smoke scale: sizes too small for the numbers to mean anything; the targets "
-            "are judged at the quick or full scale only.**\n";
+      fmt::print(md,
+                 "\n**Smoke scale: sizes too small for the numbers to mean anything; the "
+                 "targets are judged at the quick or full scale only.**\n");
     }
     throughput_table(md, m);
     latency_table(md, m);

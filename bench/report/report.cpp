@@ -75,73 +75,77 @@ void header_section(std::ostream& md, const Config& config, const Results& r, do
 void busy_idle_section(std::ostream& md, const Config& config, const Results& r) {
   const Scale& s = config.scale;
   const bool py = !r.python_version.empty();
-  md << "\n## 1. Busy vs idle\n\n"
-     << kBusyIdleTasks << " tasks on " << kBusyIdleWorkers << " workers. Busy: sum the integers "
-     << "below " << s.busy_n << " (a loop the compiler cannot fold). Idle: sleep "
-     << fixed(s.idle_s, 2) << " s. Ideal wall time for idle tasks: "
-     << fixed(s.idle_s * kBusyIdleTasks / kBusyIdleWorkers, 2) << " s.\n\n"
-     << "| run | C++ wall (s) | C++ mean task (s) | C++ workers used |"
-     << (py ? " Python wall (s) | Python mean task (s) | Python / C++ wall |" : "") << "\n"
-     << "|---|---:|---:|---:|" << (py ? "---:|---:|---:|" : "") << "\n";
+  fmt::print(md,
+             "\n## 1. Busy vs idle\n\n{} tasks on {} workers. Busy: sum the integers below {} (a "
+             "loop the compiler cannot fold). Idle: sleep {:.2f} s. Ideal wall time for idle "
+             "tasks: {:.2f} s.\n\n",
+             kBusyIdleTasks, kBusyIdleWorkers, s.busy_n, s.idle_s,
+             s.idle_s * kBusyIdleTasks / kBusyIdleWorkers);
+  fmt::print(
+      md,
+      "| run | C++ wall (s) | C++ mean task (s) | C++ workers used |{}\n|---|---:|---:|---:|{}\n",
+      py ? " Python wall (s) | Python mean task (s) | Python / C++ wall |" : "",
+      py ? "---:|---:|---:|" : "");
   for (const auto& row : r.busy_idle) {
     const TaskTimes* p =
         find_row(r.py_busy_idle, [&](const TaskTimes& t) { return t.name == row.name; });
-    md << "| " << row.name << " | " << cell(row.available, row.wall_s) << " | "
-       << cell(row.available, row.task_mean_s, 4) << " | "
-       << (row.available ? std::to_string(row.workers_seen) : "—") << " |";
+    fmt::print(md, "| {} | {} | {} | {} |", row.name, cell(row.available, row.wall_s),
+               cell(row.available, row.task_mean_s, 4),
+               row.available ? std::to_string(row.workers_seen) : "—");
     if (py) {
-      md << " " << (p ? fixed(p->wall_s) : "—") << " | " << (p ? fixed(p->task_mean_s, 4) : "—")
-         << " | " << (p && row.available ? ratio(p->wall_s, row.wall_s) : "—") << " |";
+      fmt::print(md, " {} | {} | {} |", p ? fixed(p->wall_s) : "—",
+                 p ? fixed(p->task_mean_s, 4) : "—",
+                 p && row.available ? ratio(p->wall_s, row.wall_s) : "—");
     }
-    md << "\n";
+    fmt::print(md, "\n");
   }
-  md << "\nEach bar is one task from its start to its end; the dotted line before it is the "
-        "time it waited in the queue. C++ charts come from `cf::Timeline` (the executor "
-        "records them); Python's tasks report their own start and end times.\n\n";
+  fmt::print(md,
+             "\nEach bar is one task from its start to its end; the dotted line before it is the "
+             "time it waited in the queue. C++ charts come from `cf::Timeline` (the executor "
+             "records them); Python's tasks report their own start and end times.\n\n");
   for (const auto& row : r.busy_idle) {
     if (!row.available) continue;
-    md << "![" << row.name << " (C++)](" << row.name << ".svg)";
+    fmt::print(md, "![{0} (C++)]({0}.svg)", row.name);
     if (py && find_row(r.py_busy_idle, [&](const TaskTimes& t) { return t.name == row.name; })) {
-      md << " ![" << row.name << " (Python)](python-" << row.name << ".svg)";
+      fmt::print(md, " ![{0} (Python)](python-{0}.svg)", row.name);
     }
-    md << "\n\n";
+    fmt::print(md, "\n\n");
   }
-  md << "Chrome traces (open in https://ui.perfetto.dev or chrome://tracing): "
-     << "`<run>.trace.json` and `python-<run>.trace.json`.\n";
+  fmt::print(md,
+             "Chrome traces (open in https://ui.perfetto.dev or chrome://tracing): "
+             "`<run>.trace.json` and `python-<run>.trace.json`.\n");
+}
+
+// "wall | speedup | efficiency |" of one way of running experiment 2, against serial.
+std::string sst_cells(const SstRow* row, const SstRow* serial, int n) {
+  if (!row || !row->available || !serial) return " — | — | — |";
+  const double speedup = serial->wall_s / row->wall_s;
+  return fmt::format(" {:.3f} | {:.2f} | {:.2f} |", row->wall_s, speedup, speedup / n);
 }
 
 void sst_section(std::ostream& md, const Config& config, const Results& r) {
   const Scale& s = config.scale;
   const bool py = !r.python_version.empty();
   const int n = config.cpus;
-  md << "\n## 2. Serial vs threads vs processes\n\n"
-     << n << " tasks of each kind. Wait: sleep " << fixed(s.wait_s, 2)
-     << " s. Compute: " << s.compute_n
-     << " steps of y = cos(y). Speedup is over serial; efficiency is speedup / " << n << ".\n\n"
-     << "| task | how | C++ wall (s) | C++ speedup | C++ efficiency |"
-     << (py ? " Python wall (s) | Python speedup | Python efficiency |" : "") << "\n"
-     << "|---|---|---:|---:|---:|" << (py ? "---:|---:|---:|" : "") << "\n";
+  fmt::print(md,
+             "\n## 2. Serial vs threads vs processes\n\n{0} tasks of each kind. Wait: sleep "
+             "{1:.2f} s. Compute: {2} steps of y = cos(y). Speedup is over serial; efficiency is "
+             "speedup / {0}.\n\n",
+             n, s.wait_s, s.compute_n);
+  fmt::print(md,
+             "| task | how | C++ wall (s) | C++ speedup | C++ efficiency "
+             "|{}\n|---|---|---:|---:|---:|{}\n",
+             py ? " Python wall (s) | Python speedup | Python efficiency |" : "",
+             py ? "---:|---:|---:|" : "");
   for (const std::string kind : {"wait", "compute"}) {
-    const SstRow* serial =
-        find_row(r.sst, [&](const SstRow& x) { return x.kind == kind && x.mode == "serial"; });
-    const SstRow* py_serial =
-        find_row(r.py_sst, [&](const SstRow& x) { return x.kind == kind && x.mode == "serial"; });
+    auto pick = [&](const std::vector<SstRow>& rows, const std::string& mode) {
+      return find_row(rows, [&](const SstRow& x) { return x.kind == kind && x.mode == mode; });
+    };
     for (const auto& mode : kModes) {
-      const SstRow* c =
-          find_row(r.sst, [&](const SstRow& x) { return x.kind == kind && x.mode == mode; });
-      const SstRow* p =
-          find_row(r.py_sst, [&](const SstRow& x) { return x.kind == kind && x.mode == mode; });
-      const bool ca = c && c->available && serial;
-      md << "| " << kind << " | " << mode << " | " << (ca ? fixed(c->wall_s) : "—") << " | "
-         << (ca ? fixed(serial->wall_s / c->wall_s, 2) : "—") << " | "
-         << (ca ? fixed(serial->wall_s / c->wall_s / n, 2) : "—") << " |";
-      if (py) {
-        const bool pa = p && py_serial;
-        md << " " << (pa ? fixed(p->wall_s) : "—") << " | "
-           << (pa ? fixed(py_serial->wall_s / p->wall_s, 2) : "—") << " | "
-           << (pa ? fixed(py_serial->wall_s / p->wall_s / n, 2) : "—") << " |";
-      }
-      md << "\n";
+      fmt::print(md, "| {} | {} |{}", kind, mode,
+                 sst_cells(pick(r.sst, mode), pick(r.sst, "serial"), n));
+      if (py) fmt::print(md, "{}", sst_cells(pick(r.py_sst, mode), pick(r.py_sst, "serial"), n));
+      fmt::print(md, "\n");
     }
   }
 }
@@ -157,37 +161,40 @@ const SweepRow* sweep_row(const std::vector<SweepRow>& rows, const std::string& 
 std::string sweep_cells(const SweepRow* row, const SweepRow* one_worker, int w) {
   if (!row || !one_worker) return " — | — | — | — |";
   const double speedup = w * one_worker->wall_s / row->wall_s;
-  return " " + fixed(row->wall_s) + " | " + fixed(speedup, 2) + " | " + fixed(speedup / w, 2) +
-         " | " + fixed(row->task_mean_s, 4) + " |";
+  return fmt::format(" {:.3f} | {:.2f} | {:.2f} | {:.4f} |", row->wall_s, speedup, speedup / w,
+                     row->task_mean_s);
 }
 
 void sweep_table(std::ostream& md, const Config& config, const Results& r) {
   const Scale& s = config.scale;
   const bool py = !r.python_version.empty();
   const int n = config.cpus;
-  md << "\n## 3. Thread pool vs process pool by worker count\n\n"
-     << "w tasks on w workers, w = 1 .. " << n << ". CPU: " << s.sweep_n
-     << " cos steps. I/O: an HTTP GET of a 64 KiB page from a server on 127.0.0.1 that answers "
-        "after "
-     << s.http_delay_ms
-     << " ms (standing in for a download). Speedup = w × wall(w = 1) / wall(w): how many "
-        "tasks' worth of work the pool gets through per task time; efficiency = speedup / w. "
-        "Mean task = the average time one task ran (C++: from the Timeline).\n\n"
-     << "| task | executor | w | C++ wall (s) | C++ speedup | C++ efficiency | C++ mean task (s) "
-        "|"
-     << (py ? " Python wall (s) | Python speedup | Python efficiency | Python mean task (s) |" : "")
-     << "\n|---|---|---:|---:|---:|---:|---:|" << (py ? "---:|---:|---:|---:|" : "") << "\n";
+  fmt::print(md,
+             "\n## 3. Thread pool vs process pool by worker count\n\nw tasks on w workers, w = 1 "
+             ".. {}. CPU: {} cos steps. I/O: an HTTP GET of a 64 KiB page from a server on "
+             "127.0.0.1 that answers after {} ms (standing in for a download). Speedup = w × "
+             "wall(w = 1) / wall(w): how many tasks' worth of work the pool gets through per task "
+             "time; efficiency = speedup / w. Mean task = the average time one task ran (C++: "
+             "from the Timeline).\n\n",
+             n, s.sweep_n, s.http_delay_ms);
+  fmt::print(
+      md,
+      "| task | executor | w | C++ wall (s) | C++ speedup | C++ efficiency | C++ mean task "
+      "(s) |{}\n|---|---|---:|---:|---:|---:|---:|{}\n",
+      py ? " Python wall (s) | Python speedup | Python efficiency | Python mean task (s) |" : "",
+      py ? "---:|---:|---:|---:|" : "");
   for (const std::string kind : {"cpu", "io"}) {
     for (const std::string executor : {"threads", "processes"}) {
       for (int w = 1; w <= n; ++w) {
-        md << "| " << kind << " | " << executor << " | " << w << " |"
-           << sweep_cells(sweep_row(r.sweep, kind, executor, w),
-                          sweep_row(r.sweep, kind, executor, 1), w);
+        fmt::print(md, "| {} | {} | {} |{}", kind, executor, w,
+                   sweep_cells(sweep_row(r.sweep, kind, executor, w),
+                               sweep_row(r.sweep, kind, executor, 1), w));
         if (py) {
-          md << sweep_cells(sweep_row(r.py_sweep, kind, executor, w),
-                            sweep_row(r.py_sweep, kind, executor, 1), w);
+          fmt::print(md, "{}",
+                     sweep_cells(sweep_row(r.py_sweep, kind, executor, w),
+                                 sweep_row(r.py_sweep, kind, executor, 1), w));
         }
-        md << "\n";
+        fmt::print(md, "\n");
       }
     }
   }
@@ -219,7 +226,7 @@ void sweep_charts(std::ostream& md, const Config& config, const fs::path& dir, c
     std::ostringstream svg;
     chart.write_svg(svg);
     write_file(dir / ("sweep-" + kind + ".svg"), svg.str());
-    md << "\n![" << chart.title << "](sweep-" << kind << ".svg)\n";
+    fmt::print(md, "\n![{}](sweep-{}.svg)\n", chart.title, kind);
   }
 }
 
