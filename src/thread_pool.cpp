@@ -1,3 +1,24 @@
+// ThreadPoolExecutor's compiled core: the work queue, the workers and shutdown.
+//
+// Idle-worker bookkeeping. Three counts, all under the pool's mutex, decide what a submit
+// does. `idle_workers_` counts workers that hold no call: sleeping on the condition
+// variable, or awake and about to look at the queue (a worker counts itself idle once its
+// call has returned, before it completes the future, so that a reader woken by result()
+// who submits again at once reuses it: CPython's test_idle_thread_reuse). `sleeping_`
+// counts the idle ones blocked on the condition variable; the others will see the queue
+// without being woken. `wake_pending_` says a wake-up is on its way and not yet taken.
+// A submit starts a thread only while the idle workers cannot cover the queue, and wakes
+// a sleeper only if no wake-up is pending and the awake idle workers cannot cover the
+// queue. A woken worker clears `wake_pending_`, takes a call and, if calls remain that
+// nobody awake will take, wakes the next sleeper itself. So at most one wake-up is in
+// flight, the submitting thread pays for at most one futex wake per burst, and a burst
+// ramps the workers up one by one. (Signalling a sleeper on every submit an idle worker
+// could cover made a pool with more workers than CPUs slow: each signal cost the
+// submitter a futex call and, more often than not, its CPU to the woken worker.)
+// No wake-up is lost: a worker counts itself sleeping under the mutex that the condition
+// variable releases, and every submit or take that leaves calls nobody awake will take,
+// while a worker sleeps and no wake-up is pending, wakes one.
+
 #include "concurrent/futures/thread_pool.hpp"
 
 #include <pthread.h>
@@ -7,8 +28,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "concurrent/futures/errors.hpp"
 #include "concurrent/futures/timeline.hpp"
+#include "thread_pool_core.hpp"
 
 namespace concurrent::futures {
 
@@ -16,7 +40,7 @@ namespace {
 
 std::string default_prefix() {
   static std::atomic<unsigned> pools{0};
-  return "ThreadPool-" + std::to_string(pools.fetch_add(1, std::memory_order_relaxed));
+  return fmt::format("ThreadPool-{}", pools.fetch_add(1, std::memory_order_relaxed));
 }
 
 detail::ThreadPoolConfig make_config(ThreadPoolOptions options) {
@@ -54,16 +78,18 @@ void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
   core_->shutdown(wait, cancel_futures);
 }
 
+std::size_t ThreadPoolExecutor::max_workers() const { return core_->max_workers(); }
+
 namespace detail {
 
 void validate_map_options(const MapOptions& options) {
   if (options.chunksize < 1) {
-    throw std::invalid_argument("map(): chunksize must be at least 1, got " +
-                                std::to_string(options.chunksize));
+    throw std::invalid_argument(
+        fmt::format("map(): chunksize must be at least 1, got {}", options.chunksize));
   }
   if (options.buffersize && *options.buffersize < 1) {
-    throw std::invalid_argument("map(): buffersize must be at least 1 (or unset), got " +
-                                std::to_string(*options.buffersize));
+    throw std::invalid_argument(fmt::format(
+        "map(): buffersize must be at least 1 (or unset), got {}", *options.buffersize));
   }
 }
 
@@ -71,6 +97,10 @@ void throw_map_timeout() {
   throw TimeoutError(
       "map(): a result was not ready before the timeout; the calls that had not started were "
       "cancelled and the iteration has ended");
+}
+
+void thread_pool_submit(ThreadPoolCore& pool, std::shared_ptr<WorkItem> item) {
+  pool.submit(std::move(item));
 }
 
 ThreadPoolCore::ThreadPoolCore(ThreadPoolConfig config) : config_(std::move(config)) {}
@@ -98,18 +128,22 @@ void ThreadPoolCore::submit(std::shared_ptr<WorkItem> item) {
     if (shutdown_) throw std::runtime_error("cannot schedule new futures after shutdown");
     if (config_.timeline) item->timeline_id = config_.timeline->on_submit();
     queue_.push_back(std::move(item));
-    // Every idle worker will take one queued item; start a thread only if the idle
-    // ones cannot cover the queue.
     std::size_t idle = idle_workers_;
-    if (idle > 0 && current_worker_counted_idle && is_own_worker()) --idle;
-    if (idle >= queue_.size()) {
-      wake = true;
-    } else if (threads_.size() < config_.max_workers) {
+    const bool self_idle = idle > 0 && current_worker_counted_idle && is_own_worker();
+    if (self_idle) --idle;
+    if (idle < queue_.size() && threads_.size() < config_.max_workers) {
       const std::size_t index = threads_.size();
       threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
     }
+    wake = wake_needed_locked(idle - sleeping_);
   }
   if (wake) work_available_.notify_one();
+}
+
+bool ThreadPoolCore::wake_needed_locked(std::size_t awake_idle) {
+  if (sleeping_ == 0 || wake_pending_ || queue_.size() <= awake_idle) return false;
+  wake_pending_ = true;
+  return true;
 }
 
 // A worker's own bookkeeping, told by each WorkItem when its call has returned.
@@ -144,21 +178,30 @@ class ThreadPoolCore::Worker final : public WorkerHooks {
       has_taken_ = false;
       return std::move(taken_);
     }
-    MutexLock lock(pool_.mutex_);
-    while (pool_.queue_.empty()) {
-      if (!counted_idle_) {
-        ++pool_.idle_workers_;
-        counted_idle_ = true;
+    bool wake = false;
+    std::shared_ptr<WorkItem> item;
+    {
+      MutexLock lock(pool_.mutex_);
+      while (pool_.queue_.empty()) {
+        if (!counted_idle_) {
+          ++pool_.idle_workers_;
+          counted_idle_ = true;
+        }
+        ++pool_.sleeping_;
+        lock.wait(pool_.work_available_);
+        --pool_.sleeping_;
+        pool_.wake_pending_ = false;
       }
-      lock.wait(pool_.work_available_);
+      if (counted_idle_) {
+        --pool_.idle_workers_;
+        counted_idle_ = false;
+        current_worker_counted_idle = false;
+      }
+      item = std::move(pool_.queue_.front());
+      pool_.queue_.pop_front();
+      wake = pool_.wake_needed_locked(pool_.idle_workers_ - pool_.sleeping_);
     }
-    if (counted_idle_) {
-      --pool_.idle_workers_;
-      counted_idle_ = false;
-      current_worker_counted_idle = false;
-    }
-    std::shared_ptr<WorkItem> item = std::move(pool_.queue_.front());
-    pool_.queue_.pop_front();
+    if (wake) pool_.work_available_.notify_one();
     return item;
   }
 
@@ -171,8 +214,7 @@ class ThreadPoolCore::Worker final : public WorkerHooks {
 
 void ThreadPoolCore::worker_main(std::size_t index) {
   current_pool = this;
-  std::string suffix = "_";
-  suffix += std::to_string(index);
+  const std::string suffix = fmt::format("_{}", index);
   const std::string name = config_.thread_name_prefix + suffix;
   // The kernel keeps 15 characters of a thread name: shorten the prefix, not the number.
   const std::string os_name =
@@ -184,9 +226,10 @@ void ThreadPoolCore::worker_main(std::size_t index) {
       config_.initializer();
     } catch (...) {
       report_error(std::current_exception(), "a thread pool initializer");
-      break_pool("a thread pool initializer threw (" + describe(std::current_exception()) +
-                 "), so the pool is broken and runs no more calls; fix the initializer and "
-                 "create a new pool");
+      break_pool(fmt::format(
+          "a thread pool initializer threw ({}), so the pool is broken and runs no more calls; "
+          "fix the initializer and create a new pool",
+          describe(std::current_exception())));
       return;
     }
   }

@@ -194,6 +194,66 @@ TEST_P(ThreadPoolSweep, MapInInputOrderWhenCompletionIsReversed) {
   for (int i = 0; i < n; ++i) EXPECT_EQ(out[i], i * 10);
 }
 
+TEST_P(ThreadPoolSweep, CallQueuedBehindABlockedWorkerWakesASleepingOne) {
+  // Every worker has run a call and gone to sleep; one of them then blocks in a call.
+  // The next call must wake a sleeper rather than wait for the blocked worker.
+  const std::size_t max_workers = GetParam();
+  if (max_workers < 2) GTEST_SKIP() << "needs a second worker";
+  cf::ThreadPoolExecutor pool(max_workers);
+  cft::Gate all_started;  // holds each warm-up call until every worker has one
+  std::vector<cf::Future<void>> warm;
+  for (std::size_t i = 0; i < max_workers; ++i) {
+    warm.push_back(pool.submit([&] { all_started.wait(); }));
+  }
+  ASSERT_TRUE(all_started.wait_arrived(max_workers));
+  all_started.open();
+  for (auto& f : warm) f.result(kLongTimeout);
+  cft::Gate blocker;
+  cf::Future<void> blocked = pool.submit([&] { blocker.wait(); });
+  ASSERT_TRUE(blocker.wait_arrived(1));
+  EXPECT_EQ(pool.submit([] { return 7; }).result(kLongTimeout), 7);
+  EXPECT_FALSE(blocked.done());
+  blocker.open();
+  blocked.result(kLongTimeout);
+}
+
+TEST_P(ThreadPoolSweep, BurstsFromManyThreadsWithQuietSpellsAllComplete) {
+  // Races the wake-up bookkeeping: short bursts from several threads, each followed by
+  // a wait for its results, so workers keep going to sleep and being woken while other
+  // threads submit. A lost wake-up leaves a future unfinished (the result() times out).
+  const std::size_t max_workers = GetParam();
+  cf::ThreadPoolExecutor pool(max_workers);
+  std::atomic<int> ran{0};
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 300;
+  std::vector<std::thread> submitters;
+  std::atomic<int> timeouts{0};
+  for (int t = 0; t < kThreads; ++t) {
+    submitters.emplace_back([&, t] {
+      std::vector<cf::Future<void>> fs;
+      for (int round = 0; round < kRounds; ++round) {
+        const int burst = 1 + (round + t) % 5;
+        for (int i = 0; i < burst; ++i) fs.push_back(pool.submit([&] { ++ran; }));
+        for (auto& f : fs) {
+          try {
+            f.result(kLongTimeout);
+          } catch (const cf::TimeoutError&) {
+            ++timeouts;
+          }
+        }
+        fs.clear();
+      }
+    });
+  }
+  for (auto& t : submitters) t.join();
+  EXPECT_EQ(timeouts.load(), 0);
+  int expected = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int round = 0; round < kRounds; ++round) expected += 1 + (round + t) % 5;
+  }
+  EXPECT_EQ(ran.load(), expected);
+}
+
 INSTANTIATE_TEST_SUITE_P(Workers, ThreadPoolSweep, testing::Values(1, 2, 4, 8, 16));
 
 // ------------------------------------------------------------------------------------

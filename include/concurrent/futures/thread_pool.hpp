@@ -32,7 +32,7 @@
 
 #include "concurrent/futures/detail/map_range.hpp"
 #include "concurrent/futures/detail/max_workers.hpp"
-#include "concurrent/futures/detail/thread_pool_core.hpp"
+#include "concurrent/futures/detail/thread_pool_work.hpp"
 #include "concurrent/futures/future.hpp"
 #include "concurrent/futures/map_options.hpp"
 #include "concurrent/futures/timeline.hpp"
@@ -67,9 +67,17 @@ class ThreadPoolExecutor {
   ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
 
-  // Schedules fn(args...) and returns its future. `fn` and `args` are decay-copied
-  // into the call. Throws std::runtime_error after shutdown, BrokenThreadPool once an
-  // initializer failed.
+  // Schedules fn(args...) and returns its future.
+  //
+  // Preconditions: fn(args...) is callable with the decay-copied arguments as rvalues
+  // (a static_assert says so otherwise).
+  // Postconditions: the call is queued behind every call submitted before it, and a
+  // worker will run it unless its future is cancelled first; `fn` and `args` are
+  // decay-copied into the call and released once it has run.
+  // Throws: std::runtime_error ("cannot schedule new futures after shutdown") after
+  // shutdown(); BrokenThreadPool once an initializer failed; std::bad_alloc, or what
+  // copying `fn` or `args` throws. Nothing is queued when it throws.
+  // Threads: any, a worker of this pool and a done-callback included.
   template <class Fn, class... Args>
   auto submit(Fn&& fn, Args&&... args);
 
@@ -83,12 +91,18 @@ class ThreadPoolExecutor {
   template <class Fn, class... Iterables>
   auto map(const MapOptions& options, Fn&& fn, Iterables&&... iterables);
 
-  // Stops accepting work. With `wait`, returns once every queued call has run (or
-  // was cancelled) and the workers have exited. With `cancel_futures`, cancels the
-  // calls that have not started. Idempotent.
+  // Stops accepting work.
+  //
+  // Postconditions: submit() throws. With `cancel_futures`, every call that had not
+  // started is cancelled (its future's done-callbacks have run). With `wait`, every
+  // queued call has run or was cancelled and the workers have exited, unless this
+  // thread is one of the pool's workers: then it returns at once, and the destructor
+  // joins the workers.
+  // Throws: nothing but std::system_error from joining a thread.
+  // Threads: any; idempotent, and concurrent calls all wait (with `wait`).
   void shutdown(bool wait = true, bool cancel_futures = false);
 
-  std::size_t max_workers() const { return core_->max_workers(); }
+  std::size_t max_workers() const;
 
  private:
   std::shared_ptr<detail::ThreadPoolCore> core_;
@@ -175,7 +189,7 @@ class ThreadPoolMapSource {
     return zip_.next([&](auto&&... args) {
       auto [task, future] = make_task(fn_, args...);
       out.push_back(std::move(future));
-      pool->submit(std::move(task));
+      thread_pool_submit(*pool, std::move(task));
     });
   }
 
@@ -190,7 +204,7 @@ class ThreadPoolMapSource {
 template <class Fn, class... Args>
 auto ThreadPoolExecutor::submit(Fn&& fn, Args&&... args) {
   auto [task, future] = detail::make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);
-  core_->submit(std::move(task));
+  detail::thread_pool_submit(*core_, std::move(task));
   return future;
 }
 

@@ -1,5 +1,7 @@
 // The non-template heart of ThreadPoolExecutor: the work queue, the worker threads and
-// the shutdown protocol. Compiled once in src/thread_pool.cpp.
+// the shutdown protocol (private; the templates reach it through
+// detail/thread_pool_work.hpp). src/thread_pool.cpp says how idle workers are counted
+// and woken.
 //
 // Lifetime: the executor and every worker thread share the core through a shared_ptr,
 // so a worker that outlives the executor (one that called shutdown from inside a task)
@@ -17,39 +19,14 @@
 #include <thread>
 #include <vector>
 
-#include "concurrent/futures/detail/future_core.hpp"
 #include "concurrent/futures/detail/mutex.hpp"
+#include "concurrent/futures/detail/thread_pool_work.hpp"
 
 namespace concurrent::futures {
 class Timeline;
 }
 
 namespace concurrent::futures::detail {
-
-// What a worker hears from the WorkItem it runs.
-class WorkerHooks {
- public:
-  // The call has returned or thrown, and its future is about to complete (waking any
-  // reader blocked in result()). Called at most once per run(), in the worker.
-  virtual void call_returned(FutureCoreBase& future) noexcept = 0;
-
- protected:
-  ~WorkerHooks() = default;
-};
-
-// One submitted call: what to run and the future it completes. A null WorkItem in the
-// queue is a worker's stop marker.
-class WorkItem {
- public:
-  virtual ~WorkItem() = default;
-  // Moves the future to RUNNING (or skips a cancelled one), runs the call, tells
-  // `hooks`, and completes the future with its value or exception. Never throws.
-  virtual void run(WorkerHooks& hooks) noexcept = 0;
-  // The future this item completes, to cancel or fail it without running it.
-  virtual FutureCoreBase& future() noexcept = 0;
-
-  std::uint64_t timeline_id = 0;
-};
 
 struct ThreadPoolConfig {
   std::size_t max_workers;
@@ -63,8 +40,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   explicit ThreadPoolCore(ThreadPoolConfig config);
   ~ThreadPoolCore();
 
-  // Queues `item`, starting a worker if none is idle and fewer than max_workers run.
-  // Throws BrokenThreadPool if an initializer failed, std::runtime_error after shutdown.
+  // thread_pool_submit() (detail/thread_pool_work.hpp).
   void submit(std::shared_ptr<WorkItem> item) CONCURRENT_FUTURES_EXCLUDES(mutex_);
 
   void shutdown(bool wait, bool cancel_futures) CONCURRENT_FUTURES_EXCLUDES(mutex_);
@@ -74,7 +50,6 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   void release_threads() CONCURRENT_FUTURES_EXCLUDES(mutex_);
 
   std::size_t max_workers() const { return config_.max_workers; }
-  const std::shared_ptr<Timeline>& timeline() const { return config_.timeline; }
 
  private:
   class Worker;
@@ -86,6 +61,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   std::deque<std::shared_ptr<WorkItem>> take_queued_calls_locked()
       CONCURRENT_FUTURES_REQUIRES(mutex_);
   bool is_own_worker() const;
+  bool wake_needed_locked(std::size_t awake_idle) CONCURRENT_FUTURES_REQUIRES(mutex_);
 
   const ThreadPoolConfig config_;
   Mutex mutex_;
@@ -95,6 +71,10 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   // Workers that hold no call: waiting for one, or about to look for one (a worker
   // counts itself idle once its call has returned, before its future completes).
   std::size_t idle_workers_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = 0;
+  // The idle workers blocked on work_available_.
+  std::size_t sleeping_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = 0;
+  // A sleeper has been signalled and no worker has woken since.
+  bool wake_pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   bool shutdown_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   std::optional<std::string> broken_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   // Serialises joining, so that a second shutdown(true) returns only once the

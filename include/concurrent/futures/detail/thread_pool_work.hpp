@@ -1,0 +1,48 @@
+// What ThreadPoolExecutor's templates hand to the pool's compiled core
+// (src/thread_pool_core.hpp): a WorkItem per queue entry, and the one function that
+// queues it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "concurrent/futures/detail/future_core.hpp"
+
+namespace concurrent::futures::detail {
+
+class ThreadPoolCore;
+
+// What a worker hears from the WorkItem it runs.
+class WorkerHooks {
+ public:
+  // The call has returned or thrown, and its future is about to complete (waking any
+  // reader blocked in result()). Called at most once per run(), in the worker.
+  virtual void call_returned(FutureCoreBase& future) noexcept = 0;
+
+ protected:
+  ~WorkerHooks() = default;
+};
+
+// One queue entry: what to run and the future it completes. A null WorkItem in the
+// queue is a worker's stop marker.
+class WorkItem {
+ public:
+  virtual ~WorkItem() = default;
+  // Moves the future to RUNNING (or skips a cancelled one), runs the call, tells
+  // `hooks`, and completes the future with its value or exception. Never throws.
+  virtual void run(WorkerHooks& hooks) noexcept = 0;
+  // The future this item completes, to cancel or fail it without running it.
+  virtual FutureCoreBase& future() noexcept = 0;
+
+  std::uint64_t timeline_id = 0;
+};
+
+// Queues `item` on `pool`, starting a worker if none is idle and fewer than max_workers
+// run.
+//
+// Throws: BrokenThreadPool once an initializer failed; std::runtime_error after
+// shutdown (the item is then not queued). Any thread may call it, a worker of `pool`
+// included.
+void thread_pool_submit(ThreadPoolCore& pool, std::shared_ptr<WorkItem> item);
+
+}  // namespace concurrent::futures::detail
