@@ -33,10 +33,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+#if !defined(__clang__)  // clang 14 cannot compile libstdc++ 12's <ranges>
+#include <ranges>
+#endif
 
 #include "concurrent/futures.hpp"
 #if defined(CONCURRENT_FUTURES_TEST_MPI)
@@ -68,6 +72,44 @@ int divide(int a, int b) {
   return a / b;
 }
 std::vector<int> repeat(int value, int count) { return std::vector<int>(count, value); }
+int negate_bit(bool b) { return b ? 0 : 1; }
+
+// A counting range whose iterator yields by value (as std::views::iota does, which
+// clang 14 cannot compile from libstdc++ 12): Python's `pool.map(f, range(n))`.
+// Without an end it counts forever.
+class Counting {
+ public:
+  struct Unreachable {};
+  class iterator {
+   public:
+    using value_type = int;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(int n) : n_(n) {}
+    int operator*() const { return n_; }
+    iterator& operator++() {
+      ++n_;
+      return *this;
+    }
+    iterator operator++(int) { return iterator(n_++); }
+    bool operator==(const iterator&) const = default;
+    bool operator==(Unreachable) const { return false; }
+
+   private:
+    int n_ = 0;
+  };
+  Counting(int begin, int end) : begin_(begin), end_(end) {}
+  iterator begin() const { return iterator(begin_); }
+  iterator end() const { return iterator(end_); }
+
+ private:
+  int begin_;
+  int end_;
+};
+struct CountingForever {
+  Counting::iterator begin() const { return Counting::iterator(0); }
+  Counting::Unreachable end() const { return {}; }
+};
 
 // ------------------------------------------------------------------------------------
 // Cases.
@@ -535,6 +577,120 @@ TYPED_TEST(ExecutorTest, MapOverLvalues) {
   for (int y : pool.map(cf::MapOptions{.buffersize = 1}, add, a, b)) out.push_back(y);
   EXPECT_EQ(out, (std::vector<int>{5, 7, 9}));
   EXPECT_EQ(a, (std::vector<int>{1, 2, 3})) << "inputs are not consumed";
+}
+
+// ------------------------------------------------------------------------------------
+// map over every kind of input, and chunks (issue 7 item 1, issue 9 item 2).
+
+TYPED_TEST(ExecutorTest, MapOverARangeThatYieldsByValue) {
+  auto pool = TypeParam::make(2);
+  for (std::int64_t chunksize : {1, 4}) {
+    std::vector<int> out;
+    for (int y : pool.map(cf::MapOptions{.chunksize = chunksize}, square, Counting(0, 10))) {
+      out.push_back(y);
+    }
+    EXPECT_EQ(out, (std::vector<int>{0, 1, 4, 9, 16, 25, 36, 49, 64, 81}));
+    const Counting lvalue(3, 6);
+    out.clear();
+    for (int y : pool.map(add, lvalue, std::vector<int>{10, 20, 30, 40})) out.push_back(y);
+    EXPECT_EQ(out, (std::vector<int>{13, 24, 35}));
+  }
+}
+
+TYPED_TEST(ExecutorTest, MapOverAProxyRange) {
+  auto pool = TypeParam::make(2);
+  const std::vector<bool> bits{true, false, false, true};
+  for (std::int64_t chunksize : {1, 3}) {
+    std::vector<int> out;
+    for (int y : pool.map(cf::MapOptions{.chunksize = chunksize}, negate_bit, bits)) {
+      out.push_back(y);
+    }
+    EXPECT_EQ(out, (std::vector<int>{0, 1, 1, 0}));
+  }
+}
+
+TYPED_TEST(ExecutorTest, MapOverAnEndlessRangeWithBuffersize) {
+  auto pool = TypeParam::make(2);
+  for (std::int64_t chunksize : {1, 5}) {
+    std::vector<int> out;
+    for (int y : pool.map(cf::MapOptions{.chunksize = chunksize, .buffersize = 2}, square,
+                          CountingForever{})) {
+      out.push_back(y);
+      if (out.size() == 12) break;
+    }
+    ASSERT_EQ(out.size(), 12u);
+    for (int i = 0; i < 12; ++i) EXPECT_EQ(out[i], i * i);
+  }
+}
+
+#if !defined(__clang__)  // clang 14 cannot compile libstdc++ 12's <ranges>
+TYPED_TEST(ExecutorTest, MapOverStdViewsIota) {
+  auto pool = TypeParam::make(2);
+  std::vector<int> out;
+  for (int y : pool.map(square, std::views::iota(0, 5))) out.push_back(y);
+  EXPECT_EQ(out, (std::vector<int>{0, 1, 4, 9, 16}));
+}
+#endif
+
+TYPED_TEST(ExecutorTest, MapRangeBuildsAContainer) {
+  // Python's list(pool.map(...)).
+  auto pool = TypeParam::make(2);
+  for (std::int64_t chunksize : {1, 2}) {
+    auto r = pool.map(cf::MapOptions{.chunksize = chunksize}, square, std::vector<int>{1, 2, 3});
+    std::vector<int> v(r.begin(), r.end());
+    EXPECT_EQ(v, (std::vector<int>{1, 4, 9}));
+  }
+}
+
+TYPED_TEST(ExecutorTest, MapChunkAcrossAFailingElement) {
+  // Each element of a chunk rethrows its own exception at its own place.
+  auto pool = TypeParam::make(2);
+  auto results =
+      pool.map(cf::MapOptions{.chunksize = 3}, divide, std::vector<int>{6, 6, 6, 6, 6, 6, 6},
+               std::vector<int>{1, 0, 2, 3, 0, 0, 6});
+  std::vector<std::string> seen;
+  for (auto it = results.begin(); it != results.end(); ++it) {
+    try {
+      seen.push_back(std::to_string(*it));
+    } catch (const std::domain_error&) {
+      seen.push_back("error");
+    }
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"6", "error", "3", "2", "error", "error", "1"}));
+}
+
+TYPED_TEST(ExecutorTest, MapChunkTimeoutCancelsUnstartedChunksAndEnds) {
+  typename TypeParam::Gate gate;
+  auto pool = TypeParam::make(1);
+  const int t = gate.token();
+  auto results =
+      pool.map(cf::MapOptions{.timeout = 0s, .chunksize = 2}, TypeParam::Gate::blocked_call,
+               std::vector<int>(6, t), std::vector<int>{0, 1, 2, 3, 4, 5});
+  ASSERT_TRUE(gate.wait_arrived(1));  // the first chunk runs (and blocks) on the one worker
+  auto it = results.begin();
+  EXPECT_THROW((void)*it, cf::TimeoutError);
+  EXPECT_TRUE(it == results.end()) << "the range ends after a timeout";
+  gate.open();
+  pool.shutdown(true);
+  EXPECT_EQ(gate.arrived(), 2u) << "only the started chunk (two elements) may have run";
+}
+
+TYPED_TEST(ExecutorTest, MapChunkEarlyDestructionCancelsPendingChunks) {
+  typename TypeParam::Gate gate;
+  auto pool = TypeParam::make(1);
+  cf::Future<int> blocker = pool.submit(TypeParam::Gate::blocked_call, gate.token(), 0);
+  ASSERT_TRUE(gate.wait_arrived(1));
+  {
+    const int t = gate.token();
+    auto results = pool.map(cf::MapOptions{.chunksize = 2}, TypeParam::Gate::blocked_call,
+                            std::vector<int>(5, t), std::vector<int>{1, 2, 3, 4, 5});
+    auto it = results.begin();
+    EXPECT_FALSE(it == results.end());
+  }
+  gate.open();
+  EXPECT_EQ(blocker.result(kLongTimeout), 0);
+  pool.shutdown(true);
+  EXPECT_EQ(gate.arrived(), 1u) << "the map's chunks must have been cancelled";
 }
 
 }  // namespace

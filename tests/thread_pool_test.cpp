@@ -588,6 +588,55 @@ TEST(ThreadPoolMap, BuffersizeBoundsSubmissionsAhead) {
   }
 }
 
+TEST(ThreadPoolMap, AChunkIsOneQueueEntry) {
+  // chunksize 2 on 2 workers: each worker takes a whole chunk, so while the first
+  // element of each chunk blocks, the second elements have not started. One queue
+  // entry per element would have run element 1 on the second worker.
+  cf::ThreadPoolExecutor pool(2);
+  cft::Gate gate;
+  std::mutex mutex;
+  std::vector<int> arrived;
+  auto results = pool.map(
+      cf::MapOptions{.chunksize = 2},
+      [&](int x) {
+        {
+          std::lock_guard lock(mutex);
+          arrived.push_back(x);
+        }
+        if (x % 2 == 0) gate.wait();
+        return x;
+      },
+      std::vector<int>{0, 1, 2, 3});
+  ASSERT_TRUE(gate.wait_arrived(2));
+  {
+    std::lock_guard lock(mutex);
+    std::vector<int> first(arrived);
+    std::sort(first.begin(), first.end());
+    EXPECT_EQ(first, (std::vector<int>{0, 2}));
+  }
+  gate.open();
+  std::vector<int> out(results.begin(), results.end());
+  EXPECT_EQ(out, (std::vector<int>{0, 1, 2, 3}));
+}
+
+TEST(ThreadPoolMap, ShutdownWithCancelFuturesCancelsQueuedChunks) {
+  cf::ThreadPoolExecutor pool(1);
+  cft::Gate gate;
+  cf::Future<void> blocker = pool.submit([&] { gate.wait(); });
+  ASSERT_TRUE(gate.wait_arrived(1));
+  auto results = pool.map(
+      cf::MapOptions{.chunksize = 3}, [](int x) { return x; }, std::vector<int>{1, 2, 3, 4});
+  pool.shutdown(false, /*cancel_futures=*/true);
+  gate.open();
+  int cancelled = 0;
+  for (auto it = results.begin(); it != results.end(); ++it) {
+    EXPECT_THROW((void)*it, cf::CancelledError);
+    ++cancelled;
+  }
+  EXPECT_EQ(cancelled, 4) << "every element of a cancelled chunk reports the cancellation";
+  blocker.result(kLongTimeout);
+}
+
 TEST(ThreadPoolMap, BuffersizeWithoutIteratingSubmitsOnlyThatMany) {
   // CPython's test_map_buffersize_when_buffer_is_full.
   cf::ThreadPoolExecutor pool(2);

@@ -227,10 +227,6 @@ constexpr bool check_process_result() {
   }
 }
 
-// The element type a map() input yields.
-template <class Iterable>
-using ElementOf = decltype(*std::begin(std::declval<Iterable&>()));
-
 template <class A>
 decltype(auto) as_process_arg(A&& a) {
   if constexpr (std::is_same_v<ProcessArg<A>, std::decay_t<A>>) {
@@ -266,7 +262,7 @@ class ProcessMapSource {
         chunksize_(chunksize),
         zip_(std::forward<Iterables>(iterables)...) {}
 
-  bool submit_next(std::deque<Future<R>>& out) {
+  bool submit_next(MapBatches<R>& out) {
     std::shared_ptr<Core> pool = pool_.lock();
     if (!pool || exhausted_) return false;
     using Entry = ProcessEntry<false, Fn, ProcessArg<ElementOf<Iterables>>...>;
@@ -307,7 +303,7 @@ class ProcessMapSource {
   }
 
  private:
-  void flush(Core& pool, ProcessCall& call, std::deque<Future<R>>& out) {
+  void flush(Core& pool, ProcessCall& call, MapBatches<R>& out) {
     if (call.size() == 0) return;
     ProcessCall message;
     message.entry_key = call.entry_key;

@@ -21,7 +21,6 @@
 
 #include <concepts>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,6 +28,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "concurrent/futures/detail/map_range.hpp"
 #include "concurrent/futures/detail/max_workers.hpp"
@@ -116,6 +116,17 @@ namespace detail {
 template <class Fn, class... Args>
 using CallResult = std::decay_t<std::invoke_result_t<std::decay_t<Fn>, std::decay_t<Args>...>>;
 
+// Whether fn(args...) can be called the way a worker calls it; a static_assert saying why
+// not otherwise, so that the caller can stop there instead of piling up follow-on errors.
+template <class Fn, class... Args>
+constexpr bool check_thread_call() {
+  constexpr bool ok = std::is_invocable_v<std::decay_t<Fn>, std::decay_t<Args>...>;
+  static_assert(ok,
+                "submit(fn, args...) / map(fn, inputs...): fn cannot be called with these "
+                "arguments (they are decay-copied and passed as rvalues)");
+  return ok;
+}
+
 // One submitted call and its future's state in one allocation: the queue and the
 // futures share it.
 template <class R, class Fn, class... Args>
@@ -162,12 +173,9 @@ class Task final : public Core<R>, public WorkItem {
   std::tuple<Args...> args_;
 };
 
-// A new call, and its future.
+// A new call, and its future. Precondition: check_thread_call<Fn, Args...>().
 template <class Fn, class... Args>
 auto make_task(Fn&& fn, Args&&... args) {
-  static_assert(std::is_invocable_v<std::decay_t<Fn>, std::decay_t<Args>...>,
-                "submit(fn, args...): fn cannot be called with these arguments (they are "
-                "decay-copied and passed as rvalues)");
   using R = CallResult<Fn, Args...>;
   auto task = std::make_shared<Task<R, std::decay_t<Fn>, std::decay_t<Args>...>>(
       std::forward<Fn>(fn), std::forward<Args>(args)...);
@@ -175,27 +183,100 @@ auto make_task(Fn&& fn, Args&&... args) {
   return std::pair<std::shared_ptr<WorkItem>, Future<R>>(std::move(task), std::move(future));
 }
 
-// map()'s Source for the thread pool: one call per batch. Holds the pool weakly, as
-// Python's map iterator does: once the executor is gone, nothing more is submitted.
+// A map() chunk: `fn` applied to several elements as one queue entry, each element's
+// value or exception kept in its place (ChunkResults).
+template <class R, class Fn, class... Args>
+class ChunkTask final : public Core<ChunkResults<R>>, public WorkItem {
+ public:
+  ChunkTask(const Fn& fn, std::size_t capacity) : fn_(fn) { args_.reserve(capacity); }
+
+  template <class... A>
+  void add(A&&... args) {
+    args_.emplace_back(std::forward<A>(args)...);
+  }
+  std::size_t size() const noexcept { return args_.size(); }
+
+  void run(WorkerHooks& hooks) noexcept override {
+    if (!this->set_running_or_notify_cancel()) return;
+    std::exception_ptr error;  // only if the results themselves could not be stored
+    ChunkResults<R> results;
+    try {
+      results.reserve(args_.size());
+      for (auto& args : args_) {
+        try {
+          results.add_value(call(args));
+        } catch (...) {
+          results.add_error(std::current_exception());
+        }
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    args_.clear();  // drop the arguments before the reader hears of the results
+    hooks.call_returned(*this);
+    if (error) {
+      this->try_set_exception(std::move(error));
+      return;
+    }
+    this->try_set_value(std::move(results));
+  }
+
+  FutureCoreBase& future() noexcept override { return *this; }
+
+ private:
+  // Called once per element: as an lvalue when it can be, else on a copy (a callable
+  // that can only be called as an rvalue).
+  R call(std::tuple<Args...>& args) {
+    if constexpr (std::is_invocable_v<Fn&, Args...>) {
+      return std::apply(fn_, std::move(args));
+    } else {
+      return std::apply(Fn(fn_), std::move(args));
+    }
+  }
+
+  Fn fn_;
+  std::vector<std::tuple<Args...>> args_;
+};
+
+// map()'s Source for the thread pool: one queue entry per element, or with a chunksize
+// above 1, one per chunk. Holds the pool weakly, as Python's map iterator does: once the
+// executor is gone, nothing more is submitted.
 template <class R, class Fn, class... Iterables>
 class ThreadPoolMapSource {
  public:
-  ThreadPoolMapSource(std::weak_ptr<ThreadPoolCore> pool, Fn fn, Iterables&&... iterables)
-      : pool_(std::move(pool)), fn_(std::move(fn)), zip_(std::forward<Iterables>(iterables)...) {}
+  ThreadPoolMapSource(std::weak_ptr<ThreadPoolCore> pool, Fn fn, std::size_t chunksize,
+                      Iterables&&... iterables)
+      : pool_(std::move(pool)),
+        fn_(std::move(fn)),
+        chunksize_(chunksize),
+        zip_(std::forward<Iterables>(iterables)...) {}
 
-  bool submit_next(std::deque<Future<R>>& out) {
+  bool submit_next(MapBatches<R>& out) {
     std::shared_ptr<ThreadPoolCore> pool = pool_.lock();
     if (!pool) return false;
-    return zip_.next([&](auto&&... args) {
-      auto [task, future] = make_task(fn_, args...);
-      out.push_back(std::move(future));
-      thread_pool_submit(*pool, std::move(task));
-    });
+    if (chunksize_ == 1) {
+      return zip_.next([&](auto&... args) {
+        auto [task, future] = make_task(fn_, args...);
+        out.push_back(std::move(future));
+        thread_pool_submit(*pool, std::move(task));
+      });
+    }
+    using Chunk = ChunkTask<R, Fn, std::decay_t<ElementOf<Iterables>>...>;
+    auto chunk = std::make_shared<Chunk>(fn_, chunksize_);
+    bool more = true;
+    while (chunk->size() < chunksize_ &&
+           (more = zip_.next([&](auto&... args) { chunk->add(args...); }))) {
+    }
+    if (chunk->size() == 0) return false;
+    out.emplace_back(make_future<ChunkResults<R>>(chunk), chunk->size());
+    thread_pool_submit(*pool, std::move(chunk));
+    return more;
   }
 
  private:
   std::weak_ptr<ThreadPoolCore> pool_;
   Fn fn_;
+  std::size_t chunksize_;
   Zip<Iterables...> zip_;
 };
 
@@ -203,18 +284,28 @@ class ThreadPoolMapSource {
 
 template <class Fn, class... Args>
 auto ThreadPoolExecutor::submit(Fn&& fn, Args&&... args) {
-  auto [task, future] = detail::make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);
-  detail::thread_pool_submit(*core_, std::move(task));
-  return future;
+  if constexpr (detail::check_thread_call<Fn, Args...>()) {
+    auto [task, future] = detail::make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);
+    detail::thread_pool_submit(*core_, std::move(task));
+    return future;
+  } else {
+    return Future<int>();  // unreachable: the static_assert above has failed
+  }
 }
 
 template <class Fn, class... Iterables>
 auto ThreadPoolExecutor::map(const MapOptions& options, Fn&& fn, Iterables&&... iterables) {
-  using R = detail::CallResult<Fn, decltype(*std::begin(iterables))...>;
-  using Source = detail::ThreadPoolMapSource<R, std::decay_t<Fn>, Iterables...>;
-  detail::validate_map_options(options);
-  return detail::MapRange<R, Source>(
-      Source(core_, std::forward<Fn>(fn), std::forward<Iterables>(iterables)...), options);
+  if constexpr (detail::check_thread_call<Fn, detail::ElementOf<Iterables>...>()) {
+    using R = detail::CallResult<Fn, detail::ElementOf<Iterables>...>;
+    using Source = detail::ThreadPoolMapSource<R, std::decay_t<Fn>, Iterables...>;
+    detail::validate_map_options(options);
+    return detail::MapRange<R, Source>(
+        Source(core_, std::forward<Fn>(fn), static_cast<std::size_t>(options.chunksize),
+               std::forward<Iterables>(iterables)...),
+        options);
+  } else {
+    return 0;  // unreachable: the static_assert above has failed
+  }
 }
 
 }  // namespace concurrent::futures
