@@ -9,7 +9,9 @@
 //     the next message of a busy exchange (a call right after a result) is seen within
 //     microseconds, with no wake-up to pay;
 //   - after that it naps between polls, 1 us at first, doubling up to kMaxNap: an idle
-//     rank wakes at most 1,000 times a second, costing a few thousandths of a core.
+//     rank wakes at most 1,000 times a second (measured: about 2% of a core for an idle
+//     worker rank, where one blocked in MPI_Recv takes all the CPU it is given; beside
+//     four such ranks a computing rank 0 ran about 6x slower on 2 cores).
 //
 // The price is latency after a silence: a message that arrives after more than
 // kSpinWindow of silence waits for the rest of the current nap (at most kMaxNap).
