@@ -3,6 +3,9 @@
 // chunksize 1000. Run under `mpirun -n 3` (two worker ranks; the process pool gets two
 // workers too). Prints one line per measurement, `<measure> <pool> <value>`, medians of
 // several repetitions; bench/mpi/run.sh puts them beside mpi4py.futures'.
+//
+//   mpi_pool_bench [REPETITIONS]     the sizes above
+//   mpi_pool_bench --smoke           tiny sizes, once (the ctest smoke run)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -30,9 +33,16 @@ double seconds_since(Clock::time_point start) {
 }
 
 // Microseconds per round trip (submit, then result, one call at a time).
+struct Sizes {
+  int reps = 5;
+  int round_trips = 2000;
+  int submits = 20000;
+  int map_elements = 1000000;
+};
+
 template <class Pool>
 double round_trip_us(Pool& pool, int calls) {
-  for (int i = 0; i < 200; ++i) (void)pool.submit(identity, i).result();  // warm up
+  for (int i = 0; i < std::min(calls, 200); ++i) (void)pool.submit(identity, i).result();
   const auto start = Clock::now();
   for (int i = 0; i < calls; ++i) (void)pool.submit(identity, i).result();
   return seconds_since(start) * 1e6 / calls;
@@ -66,13 +76,13 @@ double map_per_second(Pool& pool, const std::vector<int>& in) {
 }
 
 template <class Pool>
-void measure(const char* name, Pool& pool, int reps) {
+void measure(const char* name, Pool& pool, const Sizes& sizes) {
   std::vector<double> rt, submits, map;
-  std::vector<int> in(1000000);
+  std::vector<int> in(static_cast<std::size_t>(sizes.map_elements));
   for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<int>(i);
-  for (int r = 0; r < reps; ++r) {
-    rt.push_back(round_trip_us(pool, 2000));
-    submits.push_back(submits_per_second(pool, 20000));
+  for (int r = 0; r < sizes.reps; ++r) {
+    rt.push_back(round_trip_us(pool, sizes.round_trips));
+    submits.push_back(submits_per_second(pool, sizes.submits));
     map.push_back(map_per_second(pool, in));
   }
   std::printf("round_trip_us %s %.2f\n", name, median(rt));
@@ -84,13 +94,18 @@ void measure(const char* name, Pool& pool, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int reps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
+  Sizes sizes;
+  if (argc > 1 && std::string(argv[1]) == "--smoke") {
+    sizes = Sizes{.reps = 1, .round_trips = 20, .submits = 200, .map_elements = 20000};
+  } else if (argc > 1) {
+    sizes.reps = std::max(1, std::atoi(argv[1]));
+  }
   {
     cf::MPIPoolExecutor pool;
-    measure("MPIPoolExecutor", pool, reps);
+    measure("MPIPoolExecutor", pool, sizes);
   }
   {
     cf::ProcessPoolExecutor pool(2);
-    measure("ProcessPoolExecutor", pool, reps);
+    measure("ProcessPoolExecutor", pool, sizes);
   }
 }
