@@ -662,10 +662,10 @@ TYPED_TEST(ExecutorTest, MapChunkAcrossAFailingElement) {
 TYPED_TEST(ExecutorTest, MapChunkTimeoutCancelsUnstartedChunksAndEnds) {
   typename TypeParam::Gate gate;
   auto pool = TypeParam::make(1);
-  const int t = gate.token();
-  auto results =
-      pool.map(cf::MapOptions{.timeout = 0s, .chunksize = 2}, TypeParam::Gate::blocked_call,
-               std::vector<int>(6, t), std::vector<int>{0, 1, 2, 3, 4, 5});
+  const auto t = gate.token();
+  auto results = pool.map(
+      cf::MapOptions{.timeout = 0s, .chunksize = 2}, TypeParam::Gate::blocked_call,
+      std::vector<std::remove_cvref_t<decltype(t)>>(6, t), std::vector<int>{0, 1, 2, 3, 4, 5});
   ASSERT_TRUE(gate.wait_arrived(1));  // the first chunk runs (and blocks) on the one worker
   auto it = results.begin();
   EXPECT_THROW((void)*it, cf::TimeoutError);
@@ -681,9 +681,10 @@ TYPED_TEST(ExecutorTest, MapChunkEarlyDestructionCancelsPendingChunks) {
   cf::Future<int> blocker = pool.submit(TypeParam::Gate::blocked_call, gate.token(), 0);
   ASSERT_TRUE(gate.wait_arrived(1));
   {
-    const int t = gate.token();
+    const auto t = gate.token();
     auto results = pool.map(cf::MapOptions{.chunksize = 2}, TypeParam::Gate::blocked_call,
-                            std::vector<int>(5, t), std::vector<int>{1, 2, 3, 4, 5});
+                            std::vector<std::remove_cvref_t<decltype(t)>>(5, t),
+                            std::vector<int>{1, 2, 3, 4, 5});
     auto it = results.begin();
     EXPECT_FALSE(it == results.end());
   }
