@@ -57,7 +57,8 @@ void python_sweep(const Config& config, Results& r) {
   const Scale& s = config.scale;
   HttpServer::Options options;
   options.delay = std::chrono::milliseconds(s.http_delay_ms);
-  options.max_requests = static_cast<std::size_t>(4 * s.reps * config.cpus * config.cpus + 64);
+  const auto cpus = static_cast<std::size_t>(config.cpus);
+  options.max_requests = 4 * static_cast<std::size_t>(s.reps) * cpus * cpus + 64;
   options.idle_timeout = std::chrono::milliseconds(60'000);
   HttpServer server(options);
   const auto v = run_python(

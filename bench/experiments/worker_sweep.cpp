@@ -15,7 +15,8 @@ void worker_sweep(const Config& config, Progress& progress, Results& r) {
   progress.note("starting the loopback HTTP server (127.0.0.1, ephemeral port)");
   HttpServer::Options options;
   options.delay = std::chrono::milliseconds(s.http_delay_ms);
-  options.max_requests = static_cast<std::size_t>(2 * s.reps * n * (n + 1) + 64);
+  const auto cpus = static_cast<std::size_t>(n);
+  options.max_requests = 2 * static_cast<std::size_t>(s.reps) * cpus * (cpus + 1) + 64;
   HttpServer server(options);
   const int port = server.port();
 
