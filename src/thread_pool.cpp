@@ -18,6 +18,20 @@
 // No wake-up is lost: a worker counts itself sleeping under the mutex that the condition
 // variable releases, and every submit or take that leaves calls nobody awake will take,
 // while a worker sleeps and no wake-up is pending, wakes one.
+//
+// Helping. Every worker installs a WaitHelper (src/waiter.hpp) for its thread, so
+// that result(), exception(), wait() and as_completed() called inside one of its calls
+// do not just block: until the awaited futures are done, the worker takes this pool's
+// most recently queued call (in fork-join code, what the waiting call just submitted) and
+// runs it nested on its stack, then looks again. It runs no other pool's calls. With
+// nothing queued it blocks on its Waiter, listed in `helpers_`: a submit that finds no
+// sleeper to wake pokes a listed helper instead (under the pool's mutex, which the helper
+// also holds to unlist itself, so a poked Waiter is alive). A worker that helps stays
+// busy for the bookkeeping above: nested calls report to a Helper whose call_returned()
+// counts nothing, and it is never counted idle or sleeping. Nesting is bounded
+// (kMaxHelpDepth): past it, a wait blocks plainly. So a 1-worker pool whose call
+// submits and waits for another call completes, and recursive fork-join keeps every
+// worker running calls instead of blocking.
 
 #include "concurrent/futures/thread_pool.hpp"
 
@@ -33,10 +47,16 @@
 #include "concurrent/futures/errors.hpp"
 #include "concurrent/futures/timeline.hpp"
 #include "thread_pool_core.hpp"
+#include "waiter.hpp"
 
 namespace concurrent::futures {
 
 namespace {
+
+// How deep calls may nest on one worker's stack while it helps. Larger: deeper fork-join
+// recursion keeps every worker running calls; smaller: less stack per worker (a level
+// holds the frames of one call and one wait). Past it, a wait blocks plainly.
+constexpr int kMaxHelpDepth = 64;
 
 std::string default_prefix() {
   static std::atomic<unsigned> pools{0};
@@ -141,10 +161,87 @@ void ThreadPoolCore::submit(std::shared_ptr<WorkItem> item) {
 }
 
 bool ThreadPoolCore::wake_needed_locked(std::size_t awake_idle) {
-  if (sleeping_ == 0 || wake_pending_ || queue_.size() <= awake_idle) return false;
-  wake_pending_ = true;
-  return true;
+  if (wake_pending_ || queue_.size() <= awake_idle) return false;
+  if (sleeping_ > 0) {
+    wake_pending_ = true;
+    return true;
+  }
+  if (!helpers_.empty()) {
+    wake_pending_ = true;
+    helpers_.back()->poke();  // under the lock: the helper unlists itself under it too
+    helpers_.pop_back();
+  }
+  return false;
 }
+
+std::shared_ptr<WorkItem> ThreadPoolCore::take_newest_call_locked() {
+  for (auto it = queue_.rbegin(); it != queue_.rend(); ++it) {
+    if (*it) {
+      std::shared_ptr<WorkItem> item = std::move(*it);
+      queue_.erase(std::next(it).base());
+      return item;
+    }
+  }
+  return nullptr;
+}
+
+// Helping (see the top of this file): the WaitHelper every worker installs for its
+// thread, and the hooks of the calls it runs nested inside a wait.
+class ThreadPoolCore::Helper final : public WaitHelper, public WorkerHooks {
+ public:
+  // Installs itself as the calling thread's WaitHelper until destroyed.
+  Helper(ThreadPoolCore& pool, const std::string& worker_name)
+      : pool_(pool), worker_name_(worker_name), previous_(exchange_wait_helper(this)) {}
+  ~Helper() { (void)exchange_wait_helper(previous_); }
+  Helper(const Helper&) = delete;
+  Helper& operator=(const Helper&) = delete;
+
+  bool wait_until(Waiter& waiter, Clock::time_point deadline) override {
+    if (depth_ >= kMaxHelpDepth) return plain_wait(waiter, deadline);
+    for (;;) {
+      std::shared_ptr<WorkItem> item;
+      {
+        MutexLock lock(pool_.mutex_);
+        if (waiter.ready_now()) return true;  // lock order: pool, then waiter
+        item = pool_.take_newest_call_locked();
+        if (!item) pool_.helpers_.push_back(&waiter);
+      }
+      if (item) {
+        ++depth_;
+        pool_.run_item(item, *this, worker_name_);
+        --depth_;
+        continue;
+      }
+      const Waiter::Woken woken = waiter.wait_until_or_poked(deadline);
+      {
+        MutexLock lock(pool_.mutex_);
+        auto listed = std::find(pool_.helpers_.begin(), pool_.helpers_.end(), &waiter);
+        if (listed != pool_.helpers_.end()) {
+          pool_.helpers_.erase(listed);
+        } else {
+          pool_.wake_pending_ = false;  // poked: this worker now looks at the queue
+        }
+      }
+      if (woken != Waiter::Woken::poked) return woken == Waiter::Woken::ready;
+    }
+  }
+
+  // A call run nested inside a wait leaves the worker busy with the call that waits.
+  void call_returned(FutureCoreBase& /*future*/) noexcept override {}
+
+ private:
+  static bool plain_wait(Waiter& waiter, Clock::time_point deadline) {
+    for (;;) {
+      const Waiter::Woken woken = waiter.wait_until_or_poked(deadline);
+      if (woken != Waiter::Woken::poked) return woken == Waiter::Woken::ready;
+    }
+  }
+
+  ThreadPoolCore& pool_;
+  const std::string& worker_name_;
+  WaitHelper* const previous_;
+  int depth_ = 0;
+};
 
 // A worker's own bookkeeping, told by each WorkItem when its call has returned.
 class ThreadPoolCore::Worker final : public WorkerHooks {
@@ -235,22 +332,35 @@ void ThreadPoolCore::worker_main(std::size_t index) {
   }
 
   Worker worker(*this);
+  Helper helper(*this, name);  // waits inside this worker's calls run queued calls
   for (;;) {
     std::shared_ptr<WorkItem> item = worker.next();
     if (!item) return;  // this worker's stop marker
-    run_item(*item, worker, name);
+    run_item(item, worker, name);
     item.reset();  // drop the call's arguments before waiting for the next one
   }
 }
 
-void ThreadPoolCore::run_item(WorkItem& item, WorkerHooks& hooks, const std::string& worker_name) {
-  if (!config_.timeline) {
-    item.run(hooks);
-    return;
+void ThreadPoolCore::run_item(const std::shared_ptr<WorkItem>& item, WorkerHooks& hooks,
+                              const std::string& worker_name) {
+  // Only calls that take a stop token are listed, so the others pay nothing here.
+  const bool takes_token = item->future().takes_stop_token();
+  if (takes_token) {
+    MutexLock lock(mutex_);
+    running_with_token_.push_back(item);
   }
-  const auto started = Timeline::Clock::now();
-  item.run(hooks);
-  config_.timeline->on_run(item.timeline_id, worker_name, started, Timeline::Clock::now());
+  if (!config_.timeline) {
+    item->run(hooks);
+  } else {
+    const auto started = Timeline::Clock::now();
+    item->run(hooks);
+    config_.timeline->on_run(item->timeline_id, worker_name, started, Timeline::Clock::now());
+  }
+  if (takes_token) {
+    MutexLock lock(mutex_);
+    running_with_token_.erase(
+        std::find(running_with_token_.begin(), running_with_token_.end(), item));
+  }
 }
 
 void ThreadPoolCore::break_pool(const std::string& reason) {
@@ -275,9 +385,13 @@ std::deque<std::shared_ptr<WorkItem>> ThreadPoolCore::take_queued_calls_locked()
 
 void ThreadPoolCore::shutdown(bool wait, bool cancel_futures) {
   std::deque<std::shared_ptr<WorkItem>> cancelled;
+  std::vector<std::shared_ptr<WorkItem>> to_stop;
   {
     MutexLock lock(mutex_);
-    if (cancel_futures) cancelled = take_queued_calls_locked();
+    if (cancel_futures) {
+      cancelled = take_queued_calls_locked();
+      to_stop = running_with_token_;
+    }
     if (!shutdown_) {
       shutdown_ = true;
       for (std::size_t i = 0; i < threads_.size(); ++i) queue_.push_back(nullptr);
@@ -286,6 +400,9 @@ void ThreadPoolCore::shutdown(bool wait, bool cancel_futures) {
   work_available_.notify_all();
   for (auto& item : cancelled) item->future().cancel();
   cancelled.clear();
+  // Outside the lock: a stop request runs the call's std::stop_callbacks in this thread.
+  for (auto& item : to_stop) (void)item->future().request_stop();
+  to_stop.clear();
 
   if (!wait || is_own_worker()) return;
   std::lock_guard join_lock(join_mutex_);

@@ -28,6 +28,8 @@ class Timeline;
 
 namespace concurrent::futures::detail {
 
+class Waiter;
+
 struct ThreadPoolConfig {
   std::size_t max_workers;
   std::string thread_name_prefix;
@@ -53,21 +55,30 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
 
  private:
   class Worker;
+  class Helper;
 
   void worker_main(std::size_t index) CONCURRENT_FUTURES_EXCLUDES(mutex_);
-  void run_item(WorkItem& item, WorkerHooks& hooks, const std::string& worker_name);
+  void run_item(const std::shared_ptr<WorkItem>& item, WorkerHooks& hooks,
+                const std::string& worker_name) CONCURRENT_FUTURES_EXCLUDES(mutex_);
   void break_pool(const std::string& reason) CONCURRENT_FUTURES_EXCLUDES(mutex_);
   // Moves the queued calls out, leaving the stop markers in place.
   std::deque<std::shared_ptr<WorkItem>> take_queued_calls_locked()
       CONCURRENT_FUTURES_REQUIRES(mutex_);
   bool is_own_worker() const;
+  // Whether the caller must signal work_available_ (after unlocking) so that a sleeper
+  // takes the calls no awake worker will; pokes a helping worker instead when no worker
+  // sleeps.
   bool wake_needed_locked(std::size_t awake_idle) CONCURRENT_FUTURES_REQUIRES(mutex_);
+  // For a helping worker: the most recently queued call (not a stop marker), or null.
+  std::shared_ptr<WorkItem> take_newest_call_locked() CONCURRENT_FUTURES_REQUIRES(mutex_);
 
   const ThreadPoolConfig config_;
   Mutex mutex_;
   std::condition_variable work_available_;
   std::deque<std::shared_ptr<WorkItem>> queue_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   std::vector<std::thread> threads_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  // The running calls that take a std::stop_token, for shutdown(cancel_futures) to stop.
+  std::vector<std::shared_ptr<WorkItem>> running_with_token_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   // Workers that hold no call: waiting for one, or about to look for one (a worker
   // counts itself idle once its call has returned, before its future completes).
   std::size_t idle_workers_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = 0;
@@ -75,6 +86,9 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   std::size_t sleeping_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = 0;
   // A sleeper has been signalled and no worker has woken since.
   bool wake_pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
+  // Workers blocked in a wait inside a call with nothing to help with: poked when calls
+  // arrive that no other worker will take (src/thread_pool.cpp, "Helping").
+  std::vector<Waiter*> helpers_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   bool shutdown_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   std::optional<std::string> broken_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   // Serialises joining, so that a second shutdown(true) returns only once the

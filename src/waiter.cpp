@@ -1,4 +1,4 @@
-// The Waiter's wake conditions and its one blocking wait.
+// The Waiter's wake conditions, its one blocking wait, and the hook a WaitHelper takes.
 #include "waiter.hpp"
 
 #include <utility>
@@ -27,7 +27,16 @@ bool Waiter::ready() const {
   return true;
 }
 
+namespace {
+thread_local WaitHelper* current_wait_helper = nullptr;
+}  // namespace
+
+WaitHelper* exchange_wait_helper(WaitHelper* helper) noexcept {
+  return std::exchange(current_wait_helper, helper);
+}
+
 bool Waiter::wait_until(Clock::time_point deadline) {
+  if (current_wait_helper != nullptr) return current_wait_helper->wait_until(*this, deadline);
   MutexLock lock(mutex_);
   while (!ready()) {
     if (deadline == Clock::time_point::max()) {
@@ -37,6 +46,30 @@ bool Waiter::wait_until(Clock::time_point deadline) {
     }
   }
   return true;
+}
+
+Waiter::Woken Waiter::wait_until_or_poked(Clock::time_point deadline) {
+  MutexLock lock(mutex_);
+  for (;;) {
+    if (ready()) return Woken::ready;
+    if (std::exchange(poked_, false)) return Woken::poked;
+    if (deadline == Clock::time_point::max()) {
+      lock.wait(cv_);
+    } else if (!lock.wait_until(cv_, deadline)) {
+      return ready() ? Woken::ready : Woken::timed_out;
+    }
+  }
+}
+
+void Waiter::poke() {
+  MutexLock lock(mutex_);
+  poked_ = true;
+  cv_.notify_one();  // under the lock, as in notify()
+}
+
+bool Waiter::ready_now() {
+  MutexLock lock(mutex_);
+  return ready();
 }
 
 std::vector<std::size_t> Waiter::take_finished() {

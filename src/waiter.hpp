@@ -27,8 +27,19 @@ class Waiter {
 
   // Blocks until the wake condition holds or `deadline` passes; true if it holds.
   // Every blocking wait in the library (result(), exception(), wait(), as_completed())
-  // blocks here and nowhere else.
+  // blocks here and nowhere else; on a thread with a WaitHelper (a thread-pool worker),
+  // the helper does the waiting.
   bool wait_until(Clock::time_point deadline);
+
+  // For a WaitHelper: blocks until the wake condition holds, `deadline` passes, or
+  // poke() is called (which this consumes).
+  enum class Woken { ready, poked, timed_out };
+  Woken wait_until_or_poked(Clock::time_point deadline);
+  // Makes wait_until_or_poked() return, now or when next called. Lock order: whoever
+  // pokes may hold its own lock, never this waiter's.
+  void poke();
+  // Whether the wake condition holds now.
+  bool ready_now();
 
   // Moves out the indices of the futures that finished since the last call, in the
   // order they finished.
@@ -42,8 +53,24 @@ class Waiter {
   std::condition_variable cv_;
   std::size_t pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   bool failure_seen_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
+  bool poked_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   std::vector<std::size_t> finished_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
 };
+
+// What a thread that has other work to run while it blocks (a thread-pool worker, see
+// src/thread_pool.cpp) installs for itself: every Waiter::wait_until on that thread
+// waits through it.
+class WaitHelper {
+ public:
+  // Returns like Waiter::wait_until(deadline), and may run other work meanwhile.
+  virtual bool wait_until(Waiter& waiter, Clock::time_point deadline) = 0;
+
+ protected:
+  ~WaitHelper() = default;
+};
+
+// Installs `helper` for the calling thread (null: none); returns the previous one.
+WaitHelper* exchange_wait_helper(WaitHelper* helper) noexcept;
 
 // One Waiter's membership in one future's list of waiters (guarded by that future's
 // lock once linked).

@@ -32,6 +32,7 @@ struct Scale {
   int process_round_trips;  // iterations of round_trip/<method>
   int process_submits;      // per submit_then_results iteration
   int process_map_items;    // per map_chunked iteration
+  int fib_n;                // fork_join/*: fib(fib_n) with nested submits
 };
 
 Scale scale_named(const std::string& name);

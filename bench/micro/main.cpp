@@ -15,6 +15,7 @@ namespace {
 void register_all(const bench::micro::Scale& s) {
   bench::micro::register_thread_pool_benchmarks(s);
   bench::micro::register_future_benchmarks(s);
+  bench::micro::register_fork_join_benchmarks(s);
 }
 
 }  // namespace

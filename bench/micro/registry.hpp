@@ -13,4 +13,7 @@ void register_thread_pool_benchmarks(const Scale& s);
 // futures.cpp: wait/*, as_completed/* and callback/* on bare promises.
 void register_future_benchmarks(const Scale& s);
 
+// fork_join.cpp: fork_join/* (fib with nested submits) beside a serial run.
+void register_fork_join_benchmarks(const Scale& s);
+
 }  // namespace bench::micro

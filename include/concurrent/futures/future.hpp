@@ -67,6 +67,13 @@ class FutureHandle {
   //   Promise's completion; exactly one of a racing cancel() and completion wins.
   bool cancel() const { return core().cancel(); }
   bool cancelled() const { return state() == FutureState::cancelled; }
+  // Asks the call to stop through its std::stop_token (a ThreadPoolExecutor call whose
+  // first parameter is one). True if the call takes a token, the future is not done,
+  // and this was the first request; false otherwise (a call without a token, a future
+  // of a Promise or of a process pool, a finished future). A pending call asked to stop
+  // still runs, with its token already stopped; cancel() is what keeps it from running.
+  // Thread safety: any thread.
+  bool request_stop() const { return core().request_stop(); }
   bool running() const { return state() == FutureState::running; }
   // Cancelled or finished.
   bool done() const { return core().done(); }

@@ -44,6 +44,10 @@
 // finishes with BrokenProcessPool naming the worker's pid and how it died, and later
 // submit() throws BrokenProcessPool. Nothing hangs.
 //
+// Stopping: calls in a worker process get no std::stop_token, so request_stop() on a
+// process-pool future does nothing and returns false (no stop message to the worker
+// exists); cancel() still takes back a call that has not been given to a worker.
+//
 // Lifetime: the destructor calls shutdown(true). After it, no worker process is left
 // (all are reaped) and no file descriptor of the pool stays open. Calls may be submitted
 // from done-callbacks (they run on the pool's management thread); shutdown(true) from a

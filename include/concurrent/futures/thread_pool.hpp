@@ -11,6 +11,13 @@
 // queue. shutdown() puts one stop marker per worker at the end of the queue, so the
 // calls already queued run first (unless cancel_futures cancels them).
 //
+// Waiting inside a worker: result(), exception(), wait() and as_completed() called in one
+// of this pool's calls run the pool's queued calls (the most recently queued first) while
+// they wait, nested on the worker's stack, and return as soon as what they wait for is
+// done, so nested submits never deadlock the pool: a 1-worker pool whose call submits
+// another and waits for it completes. Only this pool's calls are run that way; at most
+// 64 calls nest on one worker, past that a wait blocks plainly.
+//
 // Lifetime: the destructor calls shutdown(true). Calls may submit more work or shut the
 // pool down from inside a task or a done-callback; shutdown(true) from one of the pool's
 // own workers does not wait for the workers (it would wait for itself), the destructor
@@ -24,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -67,10 +75,13 @@ class ThreadPoolExecutor {
   ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
 
-  // Schedules fn(args...) and returns its future.
+  // Schedules fn(args...) and returns its future. An `fn` that cannot be called with
+  // `args` alone but can with a std::stop_token in front of them is called as
+  // fn(token, args...): Future::request_stop(), and shutdown() with cancel_futures, ask it
+  // to stop through that token. Only such calls carry stop state; others allocate none.
   //
-  // Preconditions: fn(args...) is callable with the decay-copied arguments as rvalues
-  // (a static_assert says so otherwise).
+  // Preconditions: fn(args...) or fn(token, args...) is callable with the decay-copied
+  // arguments as rvalues (a static_assert says so otherwise).
   // Postconditions: the call is queued behind every call submitted before it, and a
   // worker will run it unless its future is cancelled first; `fn` and `args` are
   // decay-copied into the call and released once it has run.
@@ -82,7 +93,8 @@ class ThreadPoolExecutor {
   auto submit(Fn&& fn, Args&&... args);
 
   // fn applied to the zipped elements of `iterables`, as an input range of results in
-  // input order (MapOptions and detail/map_range.hpp say how it iterates).
+  // input order (MapOptions and detail/map_range.hpp say how it iterates). An `fn` whose
+  // first parameter is a std::stop_token gets one, shared by the elements of a chunk.
   template <class Fn, class... Iterables>
   requires(!std::is_same_v<std::decay_t<Fn>, MapOptions>) auto map(Fn&& fn,
                                                                    Iterables&&... iterables) {
@@ -94,7 +106,8 @@ class ThreadPoolExecutor {
   // Stops accepting work.
   //
   // Postconditions: submit() throws. With `cancel_futures`, every call that had not
-  // started is cancelled (its future's done-callbacks have run). With `wait`, every
+  // started is cancelled (its future's done-callbacks have run), and every running call
+  // that takes a std::stop_token has been asked to stop. With `wait`, every
   // queued call has run or was cancelled and the workers have exited, unless this
   // thread is one of the pool's workers: then it returns at once, and the destructor
   // joins the workers.
@@ -113,18 +126,55 @@ class ThreadPoolExecutor {
 
 namespace detail {
 
+// Whether `fn` takes a std::stop_token that the worker supplies: it cannot be called with
+// `args` alone, but can with a token in front of them.
 template <class Fn, class... Args>
-using CallResult = std::decay_t<std::invoke_result_t<std::decay_t<Fn>, std::decay_t<Args>...>>;
+inline constexpr bool takes_stop_token_v =
+    !std::is_invocable_v<std::decay_t<Fn>, std::decay_t<Args>...> &&
+    std::is_invocable_v<std::decay_t<Fn>, std::stop_token, std::decay_t<Args>...>;
 
-// Whether fn(args...) can be called the way a worker calls it; a static_assert saying why
-// not otherwise, so that the caller can stop there instead of piling up follow-on errors.
+template <bool TakesToken, class F, class... A>
+struct InvokeResult {
+  using type = std::invoke_result_t<F, A...>;
+};
+template <class F, class... A>
+struct InvokeResult<true, F, A...> {
+  using type = std::invoke_result_t<F, std::stop_token, A...>;
+};
+
+template <class Fn, class... Args>
+using CallResult =
+    std::decay_t<typename InvokeResult<takes_stop_token_v<Fn, Args...>, std::decay_t<Fn>,
+                                       std::decay_t<Args>...>::type>;
+
+// Whether fn(args...) (or fn(token, args...)) can be called the way a worker calls it; a
+// static_assert saying why not otherwise, so that the caller can stop there instead of
+// piling up follow-on errors.
 template <class Fn, class... Args>
 constexpr bool check_thread_call() {
-  constexpr bool ok = std::is_invocable_v<std::decay_t<Fn>, std::decay_t<Args>...>;
+  constexpr bool ok = std::is_invocable_v<std::decay_t<Fn>, std::decay_t<Args>...> ||
+                      takes_stop_token_v<Fn, Args...>;
   static_assert(ok,
                 "submit(fn, args...) / map(fn, inputs...): fn cannot be called with these "
-                "arguments (they are decay-copied and passed as rvalues)");
+                "arguments (they are decay-copied and passed as rvalues), nor with a "
+                "std::stop_token in front of them");
   return ok;
+}
+
+// fn(args...), or fn(token, args...) for a call that takes a token, the arguments moved
+// out of `args`.
+template <bool TakesToken, class F, class Tuple>
+decltype(auto) invoke_call(F&& fn, const std::stop_source& stop, Tuple&& args) {
+  if constexpr (TakesToken) {
+    return std::apply(
+        [&](auto&&... a) -> decltype(auto) {
+          return std::invoke(std::forward<F>(fn), stop.get_token(),
+                             std::forward<decltype(a)>(a)...);
+        },
+        std::forward<Tuple>(args));
+  } else {
+    return std::apply(std::forward<F>(fn), std::forward<Tuple>(args));
+  }
 }
 
 // One submitted call and its future's state in one allocation: the queue and the
@@ -133,7 +183,9 @@ template <class R, class Fn, class... Args>
 class Task final : public Core<R>, public WorkItem {
  public:
   template <class F, class... A>
-  explicit Task(F&& fn, A&&... args) : fn_(std::forward<F>(fn)), args_(std::forward<A>(args)...) {}
+  explicit Task(F&& fn, A&&... args) : fn_(std::forward<F>(fn)), args_(std::forward<A>(args)...) {
+    if constexpr (kTakesToken) this->stop_ = std::stop_source();  // only these allocate one
+  }
 
   void run(WorkerHooks& hooks) noexcept override {
     if (!this->set_running_or_notify_cancel()) return;
@@ -143,9 +195,9 @@ class Task final : public Core<R>, public WorkItem {
     std::optional<std::conditional_t<std::is_void_v<R>, char, R>> value;
     try {
       if constexpr (std::is_void_v<R>) {
-        std::apply(std::move(fn_), std::move(args_));
+        invoke_call<kTakesToken>(std::move(fn_), this->stop_, std::move(args_));
       } else {
-        value.emplace(std::apply(std::move(fn_), std::move(args_)));
+        value.emplace(invoke_call<kTakesToken>(std::move(fn_), this->stop_, std::move(args_)));
       }
     } catch (...) {
       error = std::current_exception();
@@ -169,6 +221,8 @@ class Task final : public Core<R>, public WorkItem {
   FutureCoreBase& future() noexcept override { return *this; }
 
  private:
+  static constexpr bool kTakesToken = takes_stop_token_v<Fn, Args...>;
+
   Fn fn_;
   std::tuple<Args...> args_;
 };
@@ -188,7 +242,10 @@ auto make_task(Fn&& fn, Args&&... args) {
 template <class R, class Fn, class... Args>
 class ChunkTask final : public Core<ChunkResults<R>>, public WorkItem {
  public:
-  ChunkTask(const Fn& fn, std::size_t capacity) : fn_(fn) { args_.reserve(capacity); }
+  ChunkTask(const Fn& fn, std::size_t capacity) : fn_(fn) {
+    args_.reserve(capacity);
+    if constexpr (kTakesToken) this->stop_ = std::stop_source();  // one token per chunk
+  }
 
   template <class... A>
   void add(A&&... args) {
@@ -224,13 +281,17 @@ class ChunkTask final : public Core<ChunkResults<R>>, public WorkItem {
   FutureCoreBase& future() noexcept override { return *this; }
 
  private:
+  static constexpr bool kTakesToken = takes_stop_token_v<Fn, Args...>;
+
   // Called once per element: as an lvalue when it can be, else on a copy (a callable
   // that can only be called as an rvalue).
   R call(std::tuple<Args...>& args) {
-    if constexpr (std::is_invocable_v<Fn&, Args...>) {
-      return std::apply(fn_, std::move(args));
+    constexpr bool as_lvalue = kTakesToken ? std::is_invocable_v<Fn&, std::stop_token, Args...>
+                                           : std::is_invocable_v<Fn&, Args...>;
+    if constexpr (as_lvalue) {
+      return invoke_call<kTakesToken>(fn_, this->stop_, std::move(args));
     } else {
-      return std::apply(Fn(fn_), std::move(args));
+      return invoke_call<kTakesToken>(Fn(fn_), this->stop_, std::move(args));
     }
   }
 

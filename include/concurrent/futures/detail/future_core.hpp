@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <exception>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
@@ -100,6 +101,12 @@ class FutureCoreBase {
   // Whether done-callbacks are waiting to run (a snapshot; any thread).
   bool has_callbacks() const;
 
+  // Asks the call behind this future to stop through its std::stop_token. True if the
+  // call takes a token, the future is not done, and this was the first request.
+  bool request_stop() noexcept { return !done() && stop_.request_stop(); }
+  // Whether the call behind this future takes a std::stop_token.
+  bool takes_stop_token() const noexcept { return stop_.stop_possible(); }
+
   // Throws the InvalidStateError for completing a future that is already done.
   [[noreturn]] void throw_already_done(const char* operation) const;
 
@@ -127,6 +134,9 @@ class FutureCoreBase {
   }
 
   std::exception_ptr exception_;  // written once, under the lock, before FINISHED
+  // Engaged by an executor whose call takes a std::stop_token (the thread pool), before
+  // the future is shared; otherwise it holds no state and allocates nothing.
+  std::stop_source stop_{std::nostopstate};
 
  private:
   bool is_done_locked() const CONCURRENT_FUTURES_REQUIRES(mutex_) {

@@ -1,0 +1,185 @@
+// Tests for waiting inside a worker (thread_pool.hpp, "Waiting inside a worker"):
+// result(), exception(), wait() and as_completed() called in a call run the pool's queued
+// calls while they wait, so nested submits do not deadlock the pool. Every wait here has
+// a timeout: a deadlock fails the test instead of hanging it.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "concurrent/futures/thread_pool.hpp"
+#include "concurrent/futures/wait.hpp"
+#include "test_util.hpp"
+
+namespace cf = concurrent::futures;
+namespace cft = concurrent::futures::test;
+using namespace std::chrono_literals;
+using cft::kLongTimeout;
+
+namespace {
+
+TEST(ThreadPoolHelp, OneWorkerPoolWaitsOnItsOwnCall) {
+  cf::ThreadPoolExecutor pool(1);
+  cf::Future<int> outer = pool.submit([&pool] {
+    cf::Future<int> inner = pool.submit([] { return 41; });
+    return inner.result(kLongTimeout) + 1;
+  });
+  EXPECT_EQ(outer.result(kLongTimeout), 42);
+}
+
+int fib(cf::ThreadPoolExecutor& pool, int n) {
+  if (n < 2) return n;
+  cf::Future<int> a = pool.submit(fib, std::ref(pool), n - 1);
+  cf::Future<int> b = pool.submit(fib, std::ref(pool), n - 2);
+  return a.result(kLongTimeout) + b.result(kLongTimeout);
+}
+
+TEST(ThreadPoolHelp, RecursiveFibWithNestedSubmitsOnTwoWorkers) {
+  cf::ThreadPoolExecutor pool(2);
+  EXPECT_EQ(pool.submit(fib, std::ref(pool), 16).result(kLongTimeout), 987);
+}
+
+TEST(ThreadPoolHelp, RecursiveFibOnOneWorker) {
+  cf::ThreadPoolExecutor pool(1);
+  EXPECT_EQ(pool.submit(fib, std::ref(pool), 12).result(kLongTimeout), 144);
+}
+
+TEST(ThreadPoolHelp, ExceptionInsideAWorker) {
+  cf::ThreadPoolExecutor pool(1);
+  cf::Future<bool> outer = pool.submit([&pool] {
+    cf::Future<int> inner = pool.submit([]() -> int { throw std::out_of_range("inner"); });
+    return inner.exception(kLongTimeout) != nullptr;
+  });
+  EXPECT_TRUE(outer.result(kLongTimeout));
+}
+
+TEST(ThreadPoolHelp, WaitInsideAWorker) {
+  cf::ThreadPoolExecutor pool(1);
+  cf::Future<std::size_t> outer = pool.submit([&pool] {
+    std::vector<cf::Future<int>> inner;
+    for (int i = 0; i < 5; ++i) inner.push_back(pool.submit([i] { return i; }));
+    auto [done, not_done] = cf::wait(inner, kLongTimeout);
+    return not_done.empty() ? done.size() : 0;
+  });
+  EXPECT_EQ(outer.result(kLongTimeout), 5u);
+}
+
+TEST(ThreadPoolHelp, AsCompletedInsideAWorker) {
+  cf::ThreadPoolExecutor pool(1);
+  cf::Future<int> outer = pool.submit([&pool] {
+    std::vector<cf::Future<int>> inner;
+    for (int i = 1; i <= 4; ++i) inner.push_back(pool.submit([i] { return i; }));
+    int sum = 0;
+    for (const cf::Future<int>& f : cf::as_completed(inner, kLongTimeout)) sum += f.result();
+    return sum;
+  });
+  EXPECT_EQ(outer.result(kLongTimeout), 10);
+}
+
+TEST(ThreadPoolHelp, MapInsideAWorker) {
+  cf::ThreadPoolExecutor pool(1);
+  cf::Future<int> outer = pool.submit([&pool] {
+    int sum = 0;
+    for (int y : pool.map([](int x) { return x * x; }, std::vector<int>{1, 2, 3})) sum += y;
+    return sum;
+  });
+  EXPECT_EQ(outer.result(kLongTimeout), 14);
+}
+
+TEST(ThreadPoolHelp, HelpingStopsOnceTheAwaitedFutureIsDone) {
+  // The awaited call queues another call without waiting for it: the waiting worker must
+  // return to its own call as soon as the awaited one is done, not run the queue dry.
+  cf::ThreadPoolExecutor pool(1);
+  std::mutex mutex;
+  std::vector<std::string> order;
+  auto record = [&](const char* what) {
+    std::lock_guard lock(mutex);
+    order.emplace_back(what);
+  };
+  cf::Future<void> later;
+  cf::Future<void> outer = pool.submit([&] {
+    pool.submit([&] {
+          record("awaited");
+          later = pool.submit([&] { record("queued by the awaited call"); });
+        })
+        .result(kLongTimeout);
+    record("waiting call resumed");
+  });
+  outer.result(kLongTimeout);
+  later.result(kLongTimeout);
+  EXPECT_EQ(order, (std::vector<std::string>{"awaited", "waiting call resumed",
+                                             "queued by the awaited call"}));
+}
+
+TEST(ThreadPoolHelp, AWaitWithATimeoutInsideAWorkerTimesOut) {
+  cf::ThreadPoolExecutor pool(2);
+  cft::Gate gate;
+  cf::Future<void> blocked = pool.submit([&] { gate.wait(); });
+  ASSERT_TRUE(gate.wait_arrived(1));
+  cf::Future<bool> outer = pool.submit([&] {
+    try {
+      blocked.result(10ms);
+      return false;
+    } catch (const cf::TimeoutError&) {
+      return true;
+    }
+  });
+  EXPECT_TRUE(outer.result(kLongTimeout));
+  gate.open();
+  blocked.result(kLongTimeout);
+}
+
+TEST(ThreadPoolHelp, AWaitingWorkerIsPokedWhenWorkArrives) {
+  // The only worker waits for a future no call of the pool completes; a call submitted
+  // meanwhile from outside must still run (on the waiting worker), not wait behind it.
+  cf::ThreadPoolExecutor pool(1);
+  cf::Promise<int> promise;
+  cf::Future<int> outer =
+      pool.submit([f = promise.get_future()] { return f.result(kLongTimeout); });
+  // Runs on the waiting worker, which was blocked with nothing to help with.
+  EXPECT_EQ(pool.submit([] { return 5; }).result(kLongTimeout), 5);
+  promise.set_result(7);
+  EXPECT_EQ(outer.result(kLongTimeout), 7);
+}
+
+TEST(ThreadPoolHelp, IdleBookkeepingStaysRightAfterHelping) {
+  // After nested calls ran inside a wait, the pool still knows it has two busy workers:
+  // two blocking calls submitted together both run at once.
+  std::atomic<int> workers{0};
+  cf::ThreadPoolExecutor pool({.max_workers = 2, .initializer = [&] { ++workers; }});
+  EXPECT_EQ(pool.submit(fib, std::ref(pool), 10).result(kLongTimeout), 55);
+  cft::Gate gate;
+  cf::Future<void> a = pool.submit([&] { gate.wait(); });
+  cf::Future<void> b = pool.submit([&] { gate.wait(); });
+  EXPECT_TRUE(gate.wait_arrived(2)) << "both calls run at once";
+  gate.open();
+  a.result(kLongTimeout);
+  b.result(kLongTimeout);
+  EXPECT_LE(workers.load(), 2);
+}
+
+TEST(ThreadPoolHelp, AWorkerOfAnotherPoolRunsNoneOfThisPoolsCalls) {
+  cf::ThreadPoolExecutor first(1);
+  cf::ThreadPoolExecutor second(1);
+  cft::Gate gate;
+  // second's only worker blocks, so a call queued on second can only run there.
+  cf::Future<void> blocker = second.submit([&] { gate.wait(); });
+  ASSERT_TRUE(gate.wait_arrived(1));
+  cf::Future<int> queued_on_second = second.submit([] { return 2; });
+  // first's worker waits for it: it must not run second's call itself.
+  cf::Future<bool> waited = first.submit([&] {
+    try {
+      queued_on_second.result(20ms);
+      return false;
+    } catch (const cf::TimeoutError&) {
+      return true;
+    }
+  });
+  EXPECT_TRUE(waited.result(kLongTimeout));
+  gate.open();
+  EXPECT_EQ(queued_on_second.result(kLongTimeout), 2);
+}
+
+}  // namespace
