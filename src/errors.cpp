@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "concurrent/futures/detail/mutex.hpp"
+#include "process/fork_safety.hpp"
 
 namespace concurrent::futures {
 
@@ -30,6 +31,9 @@ namespace {
 detail::Mutex handler_mutex;
 // Empty means the default handler.
 ErrorHandler installed_handler CONCURRENT_FUTURES_GUARDED_BY(handler_mutex);
+// A forked worker may report errors too (a user's call that uses futures).
+[[maybe_unused]] const bool g_handler_mutex_held =
+    (detail::hold_across_fork(handler_mutex.native()), true);
 
 void default_handler(const std::exception_ptr& error, std::string_view context) {
   fmt::print(stderr, "concurrent::futures: exception in {}: {}\n", context, describe(error));

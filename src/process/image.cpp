@@ -21,6 +21,7 @@
 
 #include "concurrent/futures/detail/process_call.hpp"
 #include "concurrent/futures/detail/process_entry.hpp"
+#include "process/fork_safety.hpp"
 
 namespace concurrent::futures::detail {
 
@@ -242,11 +243,26 @@ struct Registry {
 };
 
 Registry& registry() {
-  static auto* r = new Registry();  // never destroyed: used until the process ends
+  static auto* const r = [] {
+    auto* created = new Registry();  // never destroyed: used until the process ends
+    hold_across_fork(created->mutex);
+    return created;
+  }();
   return *r;
 }
 
+// Built during static initialization (the first entry does that too), so that its
+// at-fork handling is in place before any thread can fork.
+[[maybe_unused]] const bool g_registry_built = (registry(), true);
+
 }  // namespace
+
+void build_symbol_table() noexcept {
+  try {
+    (void)symbols();
+  } catch (...) {  // out of memory: a later lookup will say what is missing
+  }
+}
 
 const std::string& executable_build_id() noexcept {
   static const std::string id = []() -> std::string {

@@ -12,6 +12,10 @@ namespace concurrent::futures::detail {
 // hash of its file. Computed once; never throws (an empty string if neither is known).
 const std::string& executable_build_id() noexcept;
 
+// Builds the table function_symbol_key() and resolve_function_symbol() use, if it is not
+// built yet (it is built once, on first use). Never throws.
+void build_symbol_table() noexcept;
+
 // Runs the executable's static initializers that come after `self` (an entry of the
 // executable's .init_array), in order, with the arguments the loader gives them.
 // Returns false (having run nothing) if `self` is not found there.

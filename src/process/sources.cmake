@@ -4,6 +4,7 @@ target_sources(concurrent_futures PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/child.cpp
   ${CMAKE_CURRENT_LIST_DIR}/deaths.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dispatch.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/fork_safety.cpp
   ${CMAKE_CURRENT_LIST_DIR}/fork_server.cpp
   ${CMAKE_CURRENT_LIST_DIR}/image.cpp
   ${CMAKE_CURRENT_LIST_DIR}/io.cpp

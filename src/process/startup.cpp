@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "process/core.hpp"
+#include "process/fork_safety.hpp"
 #include "process/image.hpp"
 #include "process/worker.hpp"
 
@@ -61,6 +62,8 @@ ProcessPoolCore::~ProcessPoolCore() {
 
 void ProcessPoolCore::start() {
   try {
+    // Other threads of the program may be inside the library right now (fork_safety.hpp).
+    if (start_method_ == StartMethod::fork) prepare_to_fork();
     if (start_method_ == StartMethod::forkserver) {
       fork_server_ = std::make_unique<ForkServer>();
       fork_server_->start();

@@ -24,6 +24,11 @@
 // that it runs the same executable as the pool (by build id); if not, it refuses and
 // the pool reports BrokenProcessPool saying so.
 //
+// Fork safety: other threads may be inside the library while a `fork` pool starts
+// (submitting to other pools, say): the pool builds the tables a worker looks up before
+// it forks, and the library's process-wide locks are held across fork(), so no worker
+// starts with one of them held.
+//
 // Linking: spawn and forkserver need concurrent_futures linked into the executable as a
 // static library (the default). Built as a shared library (BUILD_SHARED_LIBS=ON), the
 // library's initializers run before the executable's, so a re-executed worker would
