@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "process/child.hpp"
+#include "process/fork_safety.hpp"
 #include "process/worker.hpp"
 
 namespace concurrent::futures::detail {
@@ -122,6 +123,7 @@ int forkserver_main(int control) noexcept {
   int fd = -1;
   while (receive_request(control, request, fd)) {
     if (request.op == static_cast<int>(ForkServerOp::fork_worker) && fd >= 0) {
+      flush_standard_streams();  // or each worker would print the server's output again
       const pid_t pid = ::fork();
       if (pid == 0) {
         ::close(control);

@@ -44,6 +44,7 @@
 
 #include "concurrent/futures/detail/process_entry.hpp"
 #include "concurrent/futures/errors.hpp"
+#include "process/fork_safety.hpp"
 #include "process/fork_server.hpp"
 #include "process/image.hpp"
 #include "process/io.hpp"
@@ -233,7 +234,9 @@ bool run_initializer(const wire::ConfigMessage& config, std::string& error) {
   return false;
 }
 
-int worker_main(int fd) noexcept {
+namespace {
+
+int serve_calls(int fd) noexcept {
   Channel channel(fd);
   std::string payload;
   wire::MessageType type{};
@@ -296,6 +299,16 @@ int worker_main(int fd) noexcept {
   } catch (...) {
     return kExitParentGone;
   }
+}
+
+}  // namespace
+
+int worker_main(int fd) noexcept {
+  const int code = serve_calls(fd);
+  // The worker ends with _exit(), which flushes nothing: what its calls printed to a
+  // pipe or a file (fully buffered there) would be lost.
+  flush_standard_streams();
+  return code;
 }
 
 bool started_as_process_worker() noexcept {

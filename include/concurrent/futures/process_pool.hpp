@@ -29,6 +29,10 @@
 // it forks, and the library's process-wide locks are held across fork(), so no worker
 // starts with one of them held.
 //
+// Output: standard output and error (stdio, and std::cout/cerr/clog) are flushed before
+// every fork and before a worker exits, so nothing a worker printed is lost, or printed
+// twice, when stdout is a pipe or a file (`./app | cat`).
+//
 // Linking: spawn and forkserver need concurrent_futures linked into the executable as a
 // static library (the default). Built as a shared library (BUILD_SHARED_LIBS=ON), the
 // library's initializers run before the executable's, so a re-executed worker would
