@@ -492,7 +492,7 @@ void MPIPoolCore::handle_frame(WorkerRank& w, wire::MessageType type, std::strin
   if (r.status == wire::ResultStatus::value) {
     call.sink->deliver(r.index, r.value);
   } else {
-    call.sink->fail(r.index, rebuild_exception(r.kind, r.type_name, r.message));
+    call.sink->fail(r.index, rebuild_exception(r.kind, r.type_name, r.message, r.details));
   }
   if (flight.received == flight.indices.size()) {
     w.last_call = std::chrono::nanoseconds(r.finished_ns - flight.started_ns);

@@ -43,7 +43,7 @@ void ProcessPoolCore::handle_frame(WorkerProcess& w, wire::MessageType type,
   if (r.status == wire::ResultStatus::value) {
     call.sink->deliver(r.index, r.value);
   } else {
-    call.sink->fail(r.index, rebuild_exception(r.kind, r.type_name, r.message));
+    call.sink->fail(r.index, rebuild_exception(r.kind, r.type_name, r.message, r.details));
   }
   if (flight.received == flight.indices.size()) {
     w.last_call = std::chrono::nanoseconds(r.finished_ns - flight.started_ns);

@@ -219,6 +219,7 @@ void encode_result(std::string& out, const ResultMessage& m) {
     w.u8(m.kind);
     w.str(m.type_name);
     w.str(m.message);
+    w.str(m.details);
   }
   end_frame(out, start);
 }
@@ -239,6 +240,7 @@ ResultMessage decode_result(std::string_view payload) {
     m.kind = r.u8();
     m.type_name = r.str();
     m.message = r.str();
+    m.details = r.str();
   } else {
     throw WireError(fmt::format("result message: unknown status {}", status));
   }

@@ -19,9 +19,17 @@
 //     init_failed  message:str                  (then the worker exits)
 //     result   seq:u64  index:u32  started_ns:i64  finished_ns:i64  status:u8
 //              status 0: value:str
-//              status 1: kind:u8  type_name:str  message:str
+//              status 1: kind:u8  type_name:str  message:str  details:str
+//     details  exact:u8  mangled_name:str  has_state:u8  [state:str]
+//              code:i32  category:u8  category_name:str  what_arg:str  path1:str  path2:str
 //
 //   str := length:u64 bytes[length]
+//
+// An exception is sent as the nearest type the parent can rebuild (kind, an index into
+// remote_exception.cpp's list), whether it was exactly that type (exact), and what the
+// parent needs to rebuild it: a registered type's cereal state (register_exception), a
+// std::system_error's code and category (1-4: generic, system, iostream, future; 5: other,
+// named by category_name) and its what() argument, a filesystem_error's paths.
 //
 // A result's started_ns/finished_ns are the worker's steady clock (CLOCK_MONOTONIC,
 // shared by every process on the machine) around the item's run; the pool uses them for
@@ -174,6 +182,7 @@ struct ResultMessage {
   std::uint8_t kind = 0;        // status exception
   std::string_view type_name = {};
   std::string_view message = {};
+  std::string_view details = {};
 };
 void encode_result(std::string& out, const ResultMessage& m);
 ResultMessage decode_result(std::string_view payload);

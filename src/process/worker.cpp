@@ -164,6 +164,7 @@ class Runner final : public ItemRunner {
       result.kind = e.kind;
       result.type_name = e.type_name;
       result.message = e.message;
+      result.details = e.details;
     }
     std::string& out = channel_.out();
     wire::encode_result(out, result);

@@ -64,6 +64,13 @@ class RemoteError : public Error {
   std::string type_name_;
 };
 
+// The name of the type `e` had where it was thrown. An exception from a worker process
+// of a type derived from a standard one comes back as that standard type (a
+// `struct BadConfig : std::invalid_argument` is caught as std::invalid_argument), and
+// this names the original ("BadConfig", demangled); for a RemoteError it is
+// type_name(); for anything else, the demangled name of e's dynamic type.
+std::string original_type_name(const std::exception& e);
+
 class BrokenExecutor : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -18,11 +18,11 @@
 // `fn(std::move(args)...)` on decoded copies of the arguments.
 //
 // Start methods: `fork` forks every worker from the pool's constructor, before the pool
-// starts its own thread. `spawn` runs this executable again for each worker; `forkserver`
-// (the default) runs it once as a fork server, which forks the workers. A re-executed
-// worker enters worker mode before main() runs (no main() guard is needed) and checks
-// that it runs the same executable as the pool (by build id); if not, it refuses and
-// the pool reports BrokenProcessPool saying so.
+// starts its own thread. `spawn` runs this executable again for each worker;
+// `forkserver` (the default) runs it once as a fork server, which forks the workers. A
+// re-executed worker enters worker mode before main() runs (no main() guard is needed)
+// and checks that it runs the same executable as the pool (by build id); if not, it
+// refuses and the pool reports BrokenProcessPool saying so.
 //
 // Fork safety: other threads may be inside the library while a `fork` pool starts
 // (submitting to other pools, say): the pool builds the tables a worker looks up before
@@ -45,9 +45,19 @@
 // thus never queue behind one another while a worker is free, and calls not yet given to
 // a worker stay cancellable.
 //
-// Failures: an exception thrown by a call reaches result() as the same type and message
-// for the standard exception types and the library's own, as RemoteError (with the
-// original type's name) otherwise. An argument or result that fails to serialize fails
+// Exceptions: an exception thrown by a call reaches result() as the same type and
+// message for the standard exception types and the library's own. A type derived from
+// one of those comes back as its nearest such base, so the same catch works on both
+// pools: `struct BadConfig : std::invalid_argument` is caught by
+// `catch (const std::invalid_argument&)`, its what() kept, and original_type_name(e)
+// (errors.hpp) says "BadConfig". std::system_error, std::filesystem::filesystem_error and
+// std::ios_base::failure keep code() (and the paths); a code of a category other than
+// the standard ones comes back in a category of the same name. A type derived from
+// std::exception alone, or not from std::exception at all, comes back as RemoteError
+// with the original type's name. To make your own type come back as itself, register it
+// (register_exception<E>() below).
+//
+// Failures: an argument or result that fails to serialize fails
 // that future only. A worker that dies (a signal, exit(), abort(), a crash while reading
 // a call or writing a result) breaks the pool: every pending and running future
 // finishes with BrokenProcessPool naming the worker's pid and how it died, and later
@@ -80,9 +90,11 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
+#include "concurrent/futures/detail/exception_codec.hpp"
 #include "concurrent/futures/detail/map_range.hpp"
 #include "concurrent/futures/detail/max_workers.hpp"
 #include "concurrent/futures/detail/process_call.hpp"
@@ -138,6 +150,26 @@ struct ProcessPoolOptions {
   // worker), and the worker ("pid N").
   std::shared_ptr<Timeline> timeline = {};
 };
+
+// Makes exceptions of type E thrown in a worker come back from result() as E itself,
+// rather than as its nearest standard base. E derives from std::exception and is
+// constructible from its what() message (a std::string). If E is also cereal-
+// serializable (a serialize() member, or save()/load()), its state crosses too: the
+// worker saves it and the parent loads it into E(what()); such an E may instead be
+// default constructible only (its what() must then come from its state).
+// Only E itself is matched, not types derived from it. Returns true, so that it can
+// initialize a constant at namespace scope, which registers it in every process of the
+// program, workers included, whatever the start method:
+//
+//   struct BadConfig : std::invalid_argument {
+//     using std::invalid_argument::invalid_argument;
+//   };
+//   [[maybe_unused]] const bool registered = cf::register_exception<BadConfig>();
+//
+// (Registered at run time in the parent instead, E still comes back as E, from its
+// message; only its state needs the worker to know E.) Thread-safe.
+template <class E>
+bool register_exception();
 
 namespace detail {
 class ProcessPoolCore;
@@ -339,6 +371,17 @@ class ProcessMapSource {
 };
 
 }  // namespace detail
+
+template <class E>
+bool register_exception() {
+  using Codec = detail::ExceptionCodecFor<E>;
+  static_assert(Codec::usable,
+                "register_exception<E>: E must derive from std::exception, be copy "
+                "constructible, and be constructible from its what() message (a std::string) "
+                "or be default constructible and cereal-serializable");
+  if constexpr (Codec::usable) detail::register_exception_codec(typeid(E).name(), Codec::codec());
+  return true;
+}
 
 template <class Fn, class... Args>
 requires(!std::is_same_v<std::decay_t<Fn>, ProcessInitializer>)
