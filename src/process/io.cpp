@@ -1,14 +1,50 @@
 #include "process/io.hpp"
 
+#include <fmt/format.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <string>
+#include <string_view>
 #include <system_error>
 
 namespace concurrent::futures::detail {
 
 void throw_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
+}
+
+void throw_start_error(const char* what, std::size_t workers) {
+  const int error = errno;
+  if (error != EMFILE && error != ENFILE) throw_errno(what);
+  const std::size_t needed = kDescriptorsPerWorker * workers + kDescriptorsPerPool;
+  // The system_error adds the errno text at the end; `what` may already carry it.
+  std::string_view operation(what);
+  const std::string suffix = ": " + std::generic_category().message(error);
+  if (operation.size() > suffix.size() &&
+      operation.substr(operation.size() - suffix.size()) == suffix) {
+    operation.remove_suffix(suffix.size());
+  }
+  std::string message;
+  if (error == ENFILE) {
+    message = fmt::format(
+        "ProcessPoolExecutor: the system ran out of file descriptors while starting the pool "
+        "({}); a pool of {} workers needs {}: close descriptors other programs hold, lower "
+        "max_workers, or raise the system's limit (sysctl fs.file-max)",
+        operation, workers, needed);
+  } else {
+    rlimit limit{};
+    const bool known = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
+    message = fmt::format(
+        "ProcessPoolExecutor: this process ran out of file descriptors while starting the pool "
+        "({}); a pool of {} workers needs {} ({} per worker and {} more){}: close "
+        "descriptors you no longer need, lower max_workers, or raise the limit (ulimit -n, or "
+        "setrlimit(RLIMIT_NOFILE))",
+        operation, workers, needed, kDescriptorsPerWorker, kDescriptorsPerPool,
+        known ? fmt::format(" and this process may have only {} open", limit.rlim_cur) : "");
+  }
+  throw std::system_error(error, std::generic_category(), message);
 }
 
 bool read_exact(int fd, void* data, std::size_t n) {

@@ -42,4 +42,14 @@ void write_all(int fd, const void* data, std::size_t n);
 // Throws std::system_error(errno, what).
 [[noreturn]] void throw_errno(const char* what);
 
+// What a pool holds while it runs: an eventfd, and per worker its socket and pidfd (plus
+// the fork server's socket); while it starts a worker, one more (the worker's end).
+inline constexpr std::size_t kDescriptorsPerWorker = 2;
+inline constexpr std::size_t kDescriptorsPerPool = 3;
+
+// Like throw_errno, for a call (`what`) that failed while a pool of `workers` workers
+// started: if errno says it ran out of descriptors (EMFILE, ENFILE), the message says
+// how many the pool needs and what to change.
+[[noreturn]] void throw_start_error(const char* what, std::size_t workers);
+
 }  // namespace concurrent::futures::detail

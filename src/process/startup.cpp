@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <stdexcept>
+#include <system_error>
 
 #include "process/core.hpp"
 #include "process/fork_safety.hpp"
@@ -53,7 +55,7 @@ ProcessPoolCore::ProcessPoolCore(ProcessPoolOptions options)
   }
   wire::encode_config(config_frame_, config);
   wakeup_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wakeup_) throw_errno("eventfd");
+  if (!wakeup_) throw_start_error("eventfd", max_workers_);
 }
 
 ProcessPoolCore::~ProcessPoolCore() {
@@ -69,6 +71,16 @@ void ProcessPoolCore::start() {
       fork_server_->start();
     }
     for (std::size_t i = 0; i < max_workers_; ++i) start_worker();
+  } catch (const std::system_error& e) {
+    kill_and_reap_all();
+    if (fork_server_) fork_server_->stop();
+    // "socketpair: Too many open files" says nothing a user can act on.
+    if (e.code() == std::errc::too_many_files_open ||
+        e.code() == std::errc::too_many_files_open_in_system) {
+      errno = e.code().value();
+      throw_start_error(e.what(), max_workers_);
+    }
+    throw;
   } catch (...) {
     kill_and_reap_all();
     if (fork_server_) fork_server_->stop();
