@@ -143,16 +143,35 @@ void FutureCoreBase::unlink(WaitLink& link) const {
 }
 
 void FutureCoreBase::add_callback(UniqueFunction callback) {
-  {
-    MutexLock lock(mutex_);
-    if (!is_done_locked()) {
-      callbacks_.push_back(std::move(callback));
-      return;
-    }
-  }
+  if (add_callback_unless_done(callback)) return;
   std::vector<UniqueFunction> now;
   now.push_back(std::move(callback));
   run_callbacks(now);
+}
+
+bool FutureCoreBase::add_callback_unless_done(UniqueFunction& callback) {
+  MutexLock lock(mutex_);
+  if (is_done_locked()) return false;
+  callbacks_.push_back(std::move(callback));
+  return true;
+}
+
+bool carry_failure(FutureCoreBase& target, const FutureCoreBase& source) noexcept {
+  if (source.state() == FutureState::cancelled) {
+    target.cancel();
+    return true;
+  }
+  if (!source.failed()) return false;
+  target.try_set_exception(source.exception_until(Clock::time_point::min()));
+  return true;
+}
+
+void cancel_with(FutureCoreBase& target, std::weak_ptr<FutureCoreBase> upstream) {
+  // `target` runs this callback from its own completion, so it is alive then.
+  target.add_callback([&target, upstream = std::move(upstream)] {
+    if (target.state() != FutureState::cancelled) return;
+    if (std::shared_ptr<FutureCoreBase> source = upstream.lock()) source->cancel();
+  });
 }
 
 bool FutureCoreBase::has_callbacks() const {

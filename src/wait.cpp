@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <deque>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <unordered_set>
 
@@ -12,8 +15,9 @@ namespace concurrent::futures::detail {
 
 void throw_empty_in_wait() {
   throw InvalidStateError(
-      "wait()/as_completed() was given an empty future handle (default-constructed or moved "
-      "from); pass only futures obtained from a Promise or an executor");
+      "wait(), as_completed(), when_all() or when_any() was given an empty future handle "
+      "(default-constructed or moved from); pass only futures obtained from a Promise or an "
+      "executor");
 }
 
 std::vector<std::size_t> first_occurrences(const std::vector<FutureCoreBase*>& cores) {
@@ -131,6 +135,52 @@ std::optional<std::size_t> CompletionQueue::next() {
   handed_out_flags_[index] = true;
   ++handed_out_;
   return index;
+}
+
+namespace {
+
+// when_all's future and its count of inputs not yet done, in one allocation.
+class WhenAll final : public Core<void> {
+ public:
+  explicit WhenAll(std::size_t inputs) : remaining_(inputs) {}
+  // acq_rel: every input's completion happens before the one that finishes this.
+  void count_down() {
+    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) try_set_value();
+  }
+
+ private:
+  std::atomic<std::size_t> remaining_;
+};
+
+}  // namespace
+
+std::shared_ptr<Core<void>> when_all_cores(const std::vector<FutureCoreBase*>& cores) {
+  // One count more than the inputs, dropped last, so that inputs finishing while the
+  // callbacks are being added cannot finish it early.
+  auto all = std::make_shared<WhenAll>(cores.size() + 1);
+  for (FutureCoreBase* core : cores) core->add_callback([all] { all->count_down(); });
+  all->count_down();
+  return all;
+}
+
+std::shared_ptr<Core<std::size_t>> when_any_cores(const std::vector<FutureCoreBase*>& cores) {
+  if (cores.empty()) {
+    throw std::invalid_argument(
+        "when_any() was given no futures, so none can be first; pass at least one future, or "
+        "check for an empty input first");
+  }
+  auto any = std::make_shared<Core<std::size_t>>();
+  for (std::size_t i = 0; i < cores.size(); ++i) {
+    if (cores[i]->done()) {
+      any->try_set_value(i);
+      return any;
+    }
+  }
+  // The first callback to run wins; the later ones find the future finished.
+  for (std::size_t i = 0; i < cores.size(); ++i) {
+    cores[i]->add_callback([any, i] { any->try_set_value(i); });
+  }
+  return any;
 }
 
 void CompletionQueueDeleter::operator()(CompletionQueue* queue) const noexcept { delete queue; }

@@ -1,8 +1,9 @@
 // Stress tests: races between cancel, set_running, set_result, done-callbacks, result()
-// with timeouts, wait/as_completed, submit and shutdown, across threads. Hundreds of
-// thousands of operations in a plain build (fewer under sanitizers, see test_util.hpp);
-// each test checks an invariant that a race would break (exactly once, nothing lost,
-// nothing left pending), and ThreadSanitizer checks the memory accesses.
+// with timeouts, wait/as_completed, submit and shutdown, co_await, then and when_all,
+// across threads. Hundreds of thousands of operations in a plain build (fewer under
+// sanitizers, see test_util.hpp); each test checks an invariant that a race would break
+// (exactly once, nothing lost, nothing left pending), and ThreadSanitizer checks the
+// memory accesses.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -423,6 +424,81 @@ TEST(Stress, CallbacksAndWaitersOnPoolFutures) {
     ASSERT_EQ(seen.load(), 32);
     ASSERT_EQ(callbacks.load(), 32);
   }
+}
+
+TEST(Stress, CoAwaitRacesCompletion) {
+  // The awaiter registers while another thread finishes or cancels the future: the
+  // coroutine resumes exactly once, with the outcome, and its future finishes.
+  struct Round {
+    cf::Promise<int> promise;
+    cf::Future<int> future = promise.get_future();
+    std::atomic<int> resumed{0};
+    cf::Future<int> coroutine;
+  };
+  auto awaiting = [](cf::Future<int> f, std::atomic<int>& resumed) -> cf::Future<int> {
+    int v = -1;
+    try {
+      v = co_await f;
+    } catch (const cf::CancelledError&) {
+    }
+    ++resumed;
+    co_return v;
+  };
+  std::unique_ptr<Round> r;
+  std::size_t round = 0;
+  std::atomic<int> failures{0};
+  race_rounds(
+      scaled(40'000), 2, [&] { r = std::make_unique<Round>(); },
+      [&](int t) {
+        if (t == 0) {
+          r->coroutine = awaiting(r->future, r->resumed);
+        } else if (round % 4 == 0) {
+          (void)r->future.cancel();
+        } else {
+          r->promise.set_result(static_cast<int>(round));
+        }
+      },
+      [&] {
+        const int expected = round % 4 == 0 ? -1 : static_cast<int>(round);
+        ++round;
+        if (r->resumed.load() != 1 || !r->coroutine.done() || r->coroutine.result(0s) != expected) {
+          ++failures;
+        }
+      });
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(Stress, ThenAndWhenAllRaceCompletion) {
+  // A continuation and a when_all added while two threads finish the inputs: fn runs
+  // exactly once, and both new futures finish.
+  constexpr int kInputs = 8;
+  struct Round {
+    std::vector<cf::Promise<int>> promises = std::vector<cf::Promise<int>>(kInputs);
+    std::vector<cf::Future<int>> futures;
+    std::atomic<int> calls{0};
+    cf::Future<int> then;
+    cf::Future<void> all;
+  };
+  std::unique_ptr<Round> r;
+  std::atomic<int> failures{0};
+  race_rounds(
+      scaled(20'000), 3,
+      [&] {
+        r = std::make_unique<Round>();
+        for (auto& p : r->promises) r->futures.push_back(p.get_future());
+      },
+      [&](int t) {
+        if (t == 0) {
+          r->then = r->futures[0].then([&c = r->calls](int v) { return v + ++c; });
+          r->all = cf::when_all(r->futures);
+          return;
+        }
+        for (int k = t - 1; k < kInputs; k += 2) r->promises[k].set_result(k);
+      },
+      [&] {
+        if (r->calls.load() != 1 || r->then.result(0s) != 1 || !r->all.done()) ++failures;
+      });
+  EXPECT_EQ(failures.load(), 0);
 }
 
 }  // namespace

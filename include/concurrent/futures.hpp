@@ -5,6 +5,7 @@
 #pragma once
 
 #include "concurrent/futures/call_options.hpp"
+#include "concurrent/futures/coroutine.hpp"
 #include "concurrent/futures/errors.hpp"
 #include "concurrent/futures/future.hpp"
 #include "concurrent/futures/map_options.hpp"

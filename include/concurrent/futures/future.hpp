@@ -24,6 +24,13 @@
 // Memory ordering: everything the writer did before set_result()/set_exception() is
 // visible to a thread once result(), exception() or done() has observed the
 // completion, and to every done-callback.
+//
+// Composing: then(fn) below, when_all()/when_any() (wait.hpp) and `co_await`
+// (coroutine.hpp) are done-callbacks underneath, with the same ordering. Like a
+// callback, a continuation (and a coroutine after `co_await f`) runs in the thread that
+// finished the future. For a process-pool future that is the pool's management thread,
+// which feeds all its workers: long work there delays every call of that pool, so move
+// it off with then(executor, fn) or `co_await resume_on(thread_pool)`.
 #pragma once
 
 #include <chrono>
@@ -146,6 +153,8 @@ class Future : public detail::FutureHandle {
   static constexpr bool kCopyableResult = std::is_void_v<T> || std::is_copy_constructible_v<T>;
 
  public:
+  using value_type = T;
+
   Future() = default;
 
   // The value (nothing for Future<void>), blocking until the future is done.
@@ -173,6 +182,26 @@ class Future : public detail::FutureHandle {
   // added; one that throws is reported through the error handler (errors.hpp).
   template <class F>
   void add_done_callback(F&& fn) const;
+
+  // A new future for `fn(value)` (`fn()` for Future<void>), U the decayed result: fn
+  // runs once this future finished successfully, in the thread that finished it (at
+  // once, in this thread, if it already had). If this future fails, the new one fails
+  // with the same exception and fn is not called; if it is cancelled, so is the new one.
+  // An exception from fn fails the new future.
+  //
+  // Cancelling the new future, while fn has not started, means fn never runs, and
+  // cancels this future too if it is still pending (as CPython cancels a call that has
+  // not started, and leaves a running one alone); cancel() on it returns false once fn
+  // runs. Other continuations of this future then see it cancelled.
+  template <class F>
+  auto then(F&& fn) const;
+  // The same, but fn runs as a call on `executor` (a ThreadPoolExecutor, a
+  // ProcessPoolExecutor for functions it accepts, or anything whose submit(fn, value)
+  // returns a Future): executor.submit(fn, value). Cancelling the new future also
+  // cancels that call if it has not started. The executor must outlive this future's
+  // completion; if submit() throws, the new future fails with that exception.
+  template <class Executor, class F>
+  auto then(Executor& executor, F&& fn) const;
 
   friend bool operator==(const Future& a, const Future& b) noexcept { return a.core_ == b.core_; }
 
@@ -280,6 +309,137 @@ template <class T>
 template <class F>
 void Future<T>::add_done_callback(F&& fn) const {
   core().add_callback(detail::make_done_callback(*this, std::forward<F>(fn)));
+}
+
+namespace detail {
+
+// Whether `then` can call F with a Future<T>'s value; the one check behind its
+// static_assert, so that nothing else is instantiated when it fails.
+template <class T, class F>
+constexpr bool then_callable() {
+  if constexpr (std::is_void_v<T>) {
+    return std::is_invocable_v<std::decay_t<F>&>;
+  } else {
+    return std::is_invocable_v<std::decay_t<F>&, const T&>;
+  }
+}
+
+template <class T, class F>
+auto then_result_type() {
+  if constexpr (std::is_void_v<T>) {
+    return std::type_identity<std::decay_t<std::invoke_result_t<std::decay_t<F>&>>>();
+  } else {
+    return std::type_identity<std::decay_t<std::invoke_result_t<std::decay_t<F>&, const T&>>>();
+  }
+}
+template <class T, class F>
+using ThenResult = typename decltype(then_result_type<T, F>())::type;
+
+// Carries a cancelled or failed `source` over to `target`; true if it did (`target`
+// then needs nothing more). Precondition: `source` is done.
+bool carry_failure(FutureCoreBase& target, const FutureCoreBase& source) noexcept;
+
+// Once `target` is cancelled, cancels `upstream` too if it is still alive and pending.
+void cancel_with(FutureCoreBase& target, std::weak_ptr<FutureCoreBase> upstream);
+
+// Runs `fn` on the value of `source` (finished successfully) and completes `target`
+// with what it returns or throws; does nothing if `target` was cancelled meanwhile.
+template <class U, class T, class F>
+void run_continuation(Core<U>& target, const Future<T>& source, F& fn) noexcept {
+  try {
+    if (!target.set_running_or_notify_cancel()) return;
+    if constexpr (std::is_void_v<U> && std::is_void_v<T>) {
+      fn();
+      target.try_set_value();
+    } else if constexpr (std::is_void_v<U>) {
+      fn(source.result());
+      target.try_set_value();
+    } else if constexpr (std::is_void_v<T>) {
+      target.try_set_value(fn());
+    } else {
+      target.try_set_value(fn(source.result()));
+    }
+  } catch (...) {
+    target.try_set_exception(std::current_exception());
+  }
+}
+
+// Completes `target` with the outcome of `source` (done), copying its value.
+template <class U>
+void forward_outcome(Core<U>& target, const Future<U>& source) noexcept {
+  if (carry_failure(target, *CoreAccess::core(source))) return;
+  try {
+    if constexpr (std::is_void_v<U>) {
+      target.try_set_value();
+    } else {
+      target.try_set_value(source.result());
+    }
+  } catch (...) {  // U's copy constructor threw
+    target.try_set_exception(std::current_exception());
+  }
+}
+
+}  // namespace detail
+
+template <class T>
+template <class F>
+auto Future<T>::then(F&& fn) const {
+  constexpr bool callable = detail::then_callable<T, F>();
+  static_assert(callable,
+                "then(fn): fn must be callable with the future's value as `const T&` (with no "
+                "arguments for Future<void>)");
+  if constexpr (callable) {
+    using U = detail::ThenResult<T, F>;
+    auto target = std::make_shared<detail::Core<U>>();
+    detail::cancel_with(*target, core_);
+    add_done_callback([target, fn = std::forward<F>(fn)](const Future& source) mutable {
+      if (detail::carry_failure(*target, source.core())) return;
+      detail::run_continuation(*target, source, fn);
+    });
+    return detail::make_future<U>(std::move(target));
+  } else {
+    return Future<void>();
+  }
+}
+
+template <class T>
+template <class Executor, class F>
+auto Future<T>::then(Executor& executor, F&& fn) const {
+  constexpr bool callable = detail::then_callable<T, F>();
+  static_assert(callable,
+                "then(executor, fn): fn must be callable with the future's value as `const T&` "
+                "(with no arguments for Future<void>)");
+  if constexpr (callable) {
+    const auto submit = [&executor](std::decay_t<F>& f, const Future& source) {
+      if constexpr (std::is_void_v<T>) {
+        return executor.submit(f);
+      } else {
+        return executor.submit(f, source.result());
+      }
+    };
+    using Inner = std::invoke_result_t<decltype(submit), std::decay_t<F>&, const Future&>;
+    using U = typename Inner::value_type;
+    static_assert(std::is_void_v<U> || std::is_copy_constructible_v<U>,
+                  "then(executor, fn): fn's result must be copyable (it is copied from the "
+                  "executor's future into the new one)");
+    auto target = std::make_shared<detail::Core<U>>();
+    detail::cancel_with(*target, core_);
+    add_done_callback([target, submit, fn = std::forward<F>(fn)](const Future& source) mutable {
+      if (detail::carry_failure(*target, source.core())) return;
+      if (target->done()) return;  // cancelled: do not submit
+      try {
+        Inner inner = submit(fn, source);
+        detail::cancel_with(*target, detail::CoreAccess::core(inner));
+        inner.add_done_callback(
+            [target](const Inner& done) { detail::forward_outcome(*target, done); });
+      } catch (...) {
+        target->try_set_exception(std::current_exception());
+      }
+    });
+    return detail::make_future<U>(std::move(target));
+  } else {
+    return Future<void>();
+  }
 }
 
 template <class T>

@@ -61,6 +61,13 @@ concept FutureLike = std::is_base_of_v<FutureHandle, F>;
 // The futures of `fs` with duplicates dropped, in input order; every one must be valid.
 template <class R>
 std::vector<RangeValue<R>> unique_futures(const R& fs);
+// The states of all futures of `fs`, in input order; every one must be valid.
+template <class R>
+std::vector<FutureCoreBase*> checked_cores(const R& fs);
+
+// when_all and when_any over the states of their inputs (src/wait.cpp).
+std::shared_ptr<Core<void>> when_all_cores(const std::vector<FutureCoreBase*>& cores);
+std::shared_ptr<Core<std::size_t>> when_any_cores(const std::vector<FutureCoreBase*>& cores);
 
 // Blocks until `return_when` holds for `cores` or `deadline` passes. Never throws
 // TimeoutError.
@@ -219,6 +226,28 @@ AsCompleted<AnyFuture> as_completed(std::initializer_list<AnyFuture> fs,
   return as_completed<std::initializer_list<AnyFuture>>(fs, timeout);
 }
 
+// A future done once every future of `fs` is done (at once if `fs` is empty). It never
+// fails by itself: the inputs carry their own errors. `fs` as for wait(); duplicates
+// are fine. Cancelling it does nothing to the inputs. Costs one done-callback per input.
+template <class R>
+Future<void> when_all(const R& fs) {
+  return detail::make_future<void>(detail::when_all_cores(detail::checked_cores(fs)));
+}
+inline Future<void> when_all(std::initializer_list<AnyFuture> fs) {
+  return when_all<std::initializer_list<AnyFuture>>(fs);
+}
+
+// A future of the index (in `fs`) of the first input done; inputs already done win, in
+// input order. Throws std::invalid_argument if `fs` is empty. Cancelling it does nothing
+// to the inputs. Costs one done-callback per input, each kept until its input is done.
+template <class R>
+Future<std::size_t> when_any(const R& fs) {
+  return detail::make_future<std::size_t>(detail::when_any_cores(detail::checked_cores(fs)));
+}
+inline Future<std::size_t> when_any(std::initializer_list<AnyFuture> fs) {
+  return when_any<std::initializer_list<AnyFuture>>(fs);
+}
+
 // ---------------------------------------------------------------------------------
 // Implementation.
 
@@ -229,17 +258,29 @@ namespace detail {
 std::vector<std::size_t> first_occurrences(const std::vector<FutureCoreBase*>& cores);
 
 template <class R>
-std::vector<RangeValue<R>> unique_futures(const R& fs) {
-  using F = RangeValue<R>;
-  static_assert(FutureLike<F>, "wait()/as_completed() take a range of Future<T> or AnyFuture");
-  std::vector<F> all(std::begin(fs), std::end(fs));
+constexpr void check_future_range() {
+  static_assert(FutureLike<RangeValue<R>>,
+                "wait(), as_completed(), when_all() and when_any() take a range of Future<T> or "
+                "AnyFuture");
+}
+
+template <class R>
+std::vector<FutureCoreBase*> checked_cores(const R& fs) {
+  check_future_range<R>();
   std::vector<FutureCoreBase*> cores;
-  cores.reserve(all.size());
-  for (const F& f : all) {
+  for (const auto& f : fs) {
     if (!f.valid()) throw_empty_in_wait();
     cores.push_back(CoreAccess::core(f).get());
   }
-  const std::vector<std::size_t> keep = first_occurrences(cores);
+  return cores;
+}
+
+template <class R>
+std::vector<RangeValue<R>> unique_futures(const R& fs) {
+  using F = RangeValue<R>;
+  check_future_range<R>();
+  std::vector<F> all(std::begin(fs), std::end(fs));
+  const std::vector<std::size_t> keep = first_occurrences(checked_cores(all));
   if (keep.size() == all.size()) return all;
   std::vector<F> unique;
   unique.reserve(keep.size());

@@ -98,6 +98,10 @@ class FutureCoreBase {
   // Runs `callback` now, in this thread, if the future is done; otherwise stores it to
   // run once in the thread that completes or cancels the future.
   void add_callback(UniqueFunction callback);
+  // Stores `callback` as add_callback() does and returns true, unless the future is
+  // already done: then returns false and leaves `callback` to the caller. The check and
+  // the store are one step under the lock (what a coroutine's awaiter needs).
+  bool add_callback_unless_done(UniqueFunction& callback);
   // Whether done-callbacks are waiting to run (a snapshot; any thread).
   bool has_callbacks() const;
 
