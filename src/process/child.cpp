@@ -40,10 +40,18 @@ pid_t spawn_self(const std::string& marker, int child_end) {
   posix_spawnattr_t attr;
   ::posix_spawn_file_actions_init(&actions);
   ::posix_spawnattr_init(&attr);
+  // Neither the program's signal mask nor its ignored signals carry over (exec already
+  // resets handlers): a fork server that inherited SIGCHLD = SIG_IGN could not learn how
+  // its workers ended.
   sigset_t none;
   sigemptyset(&none);
   ::posix_spawnattr_setsigmask(&attr, &none);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  sigset_t all;
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  ::posix_spawnattr_setsigdefault(&attr, &all);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   ::posix_spawn_file_actions_adddup2(&actions, child_end, 3);
   // Nothing else of the parent's leaks into the worker (as Python's close_fds).
   ::posix_spawn_file_actions_addclosefrom_np(&actions, 4);

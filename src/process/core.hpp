@@ -92,6 +92,8 @@ struct WorkerProcess {
   // in_flight), as far as the management thread can tell.
   std::optional<std::chrono::nanoseconds> last_call;
   std::chrono::steady_clock::time_point front_since{};
+  bool ready = false;  // it read its configuration (before its initializer runs)
+  std::chrono::steady_clock::time_point start_deadline{};  // to be ready by then
   bool channel_closed = false;
   bool exited = false;
   bool stop_sent = false;
@@ -182,6 +184,7 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   const std::size_t cpus_ = usable_cpus();
   const StartMethod start_method_;
   const std::optional<std::size_t> max_tasks_;
+  const std::chrono::milliseconds start_timeout_;
   const ProcessInitializer initializer_;
   const std::shared_ptr<Timeline> timeline_;
   std::string config_frame_;  // the first message every worker receives

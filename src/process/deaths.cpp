@@ -66,7 +66,11 @@ void ProcessPoolCore::handle_exit(std::size_t index) {
   if (broken()) return;
   const ExitStatus status = reap(w);
   const bool clean = status.known && !status.signaled && status.code == 0 && w.in_flight.empty();
-  const bool expected = clean && (w.stop_sent || w.retiring(max_tasks_));
+  // A worker the pool told to stop, or that retired after max_tasks_per_child calls, with
+  // every call answered, has not died, whatever its exit status says: a program that
+  // ignores SIGCHLD, or reaps children itself with waitpid(-1), leaves none to learn.
+  const bool expected =
+      (w.stop_sent || w.retiring(max_tasks_)) && w.in_flight.empty() && w.note.empty();
   bool forced;
   {
     MutexLock lock(mutex_);

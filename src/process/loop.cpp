@@ -66,6 +66,9 @@ void ProcessPoolCore::run_loop() {
       if (w->linger_deadline && (!deadline || *w->linger_deadline < *deadline)) {
         deadline = w->linger_deadline;
       }
+      if (!w->ready && !w->exited && (!deadline || w->start_deadline < *deadline)) {
+        deadline = w->start_deadline;
+      }
     }
     int timeout = -1;
     if (deadline) {
@@ -111,6 +114,16 @@ void ProcessPoolCore::run_loop() {
       if (w.exited) {
         handle_exit(i);
         if (broken()) return;
+      } else if (!w.ready && now >= w.start_deadline) {
+        (void)pidfd_send_signal(w.pidfd.get(), SIGKILL);
+        break_pool(fmt::format("worker process {} did not report ready within {} ms of being "
+                               "started (ProcessPoolOptions::worker_start_timeout): it is stuck "
+                               "in the program's static initializers or, with "
+                               "StartMethod::fork, on a lock that another thread held when the "
+                               "pool forked",
+                               w.pid, start_timeout_.count()),
+                   false);
+        return;
       }
     }
   }

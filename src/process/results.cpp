@@ -12,6 +12,7 @@ void ProcessPoolCore::handle_frame(WorkerProcess& w, wire::MessageType type,
   switch (type) {
     case wire::MessageType::ready:
       wire::decode_ready(payload);
+      w.ready = true;
       return;
     case wire::MessageType::refused:
     case wire::MessageType::init_failed:

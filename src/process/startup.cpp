@@ -42,6 +42,7 @@ ProcessPoolCore::ProcessPoolCore(ProcessPoolOptions options)
     : max_workers_(checked_workers(options)),
       start_method_(options.start_method),
       max_tasks_(options.max_tasks_per_child),
+      start_timeout_(options.worker_start_timeout),
       initializer_(std::move(options.initializer)),
       timeline_(std::move(options.timeline)) {
   wire::ConfigMessage config;
@@ -137,6 +138,7 @@ void ProcessPoolCore::start_worker() {
   }
   ::fcntl(w->channel.get(), F_SETFL, ::fcntl(w->channel.get(), F_GETFL) | O_NONBLOCK);
   w->out = config_frame_;
+  w->start_deadline = std::chrono::steady_clock::now() + start_timeout_;
   {
     MutexLock lock(mutex_);
     live_.emplace_back(w->pid, w->pidfd.get());

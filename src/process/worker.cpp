@@ -270,6 +270,10 @@ int serve_calls(int fd) noexcept {
                       ::getpid()));
       return kExitRefused;
     }
+    // Ready before the initializer: the pool bounds the time to here
+    // (worker_start_timeout), never the user's initializer.
+    wire::encode_ready(channel.out());
+    channel.flush();
     if (config.has_init) {
       std::string error;
       if (!run_initializer(config, error)) {
@@ -277,8 +281,6 @@ int serve_calls(int fd) noexcept {
         return kExitInitFailed;
       }
     }
-    wire::encode_ready(channel.out());
-    channel.flush();
     std::uint64_t calls = 0;
     while (channel.read_call(type, payload)) {
       if (type == wire::MessageType::stop) break;

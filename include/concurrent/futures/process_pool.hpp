@@ -82,6 +82,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -149,6 +150,12 @@ struct ProcessPoolOptions {
   // Records every call's submit time, its start and end times (measured in the
   // worker), and the worker ("pid N").
   std::shared_ptr<Timeline> timeline = {};
+  // How long a new worker may take to report ready: to start, finish the program's
+  // static initializers (spawn, forkserver) and read its configuration (the
+  // initializer runs after). A worker that does not is killed and the pool breaks with
+  // BrokenProcessPool saying so, instead of waiting forever for a process that is stuck
+  // (for example, with StartMethod::fork, on a lock another thread held at the fork).
+  std::chrono::milliseconds worker_start_timeout = std::chrono::seconds(60);
 };
 
 // Makes exceptions of type E thrown in a worker come back from result() as E itself,
