@@ -148,8 +148,10 @@ TEST_P(ProcessPoolStart, AWorkerThatNeverReportsReadyBreaksThePool) {
 
 TEST_P(ProcessPoolStart, ASlowInitializerIsNotBoundedByTheStartTimeout) {
   auto o = options(1);
-  o.worker_start_timeout = 100ms;
-  o.initializer = {slow_initializer, 400};
+  // The bound leaves a sanitized, re-executed worker on a loaded machine ample time to
+  // report ready; the initializer alone outlasts it.
+  o.worker_start_timeout = 1s;
+  o.initializer = {slow_initializer, 1500};
   cf::ProcessPoolExecutor pool(o);
   EXPECT_EQ(pool.submit(square, 3).result(kLongTimeout), 9);
 }
