@@ -16,6 +16,7 @@ void register_all(const bench::micro::Scale& s) {
   bench::micro::register_thread_pool_benchmarks(s);
   bench::micro::register_future_benchmarks(s);
   bench::micro::register_fork_join_benchmarks(s);
+  bench::micro::register_compose_benchmarks(s);
 }
 
 }  // namespace

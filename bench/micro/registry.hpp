@@ -15,5 +15,7 @@ void register_future_benchmarks(const Scale& s);
 
 // fork_join.cpp: fork_join/* (fib with nested submits) beside a serial run.
 void register_fork_join_benchmarks(const Scale& s);
+// compose.cpp: hop/* (then, raw callback, std::promise glue), co_await/*, when_all/*.
+void register_compose_benchmarks(const Scale& s);
 
 }  // namespace bench::micro
