@@ -20,6 +20,14 @@ Scale scale_named(const std::string& name) {
           1'000'000, 18};
 }
 
+PendingFutures make_pending(std::int64_t n) {
+  PendingFutures pending;
+  pending.promises.resize(static_cast<std::size_t>(n));
+  pending.futures.reserve(pending.promises.size());
+  for (auto& p : pending.promises) pending.futures.push_back(p.get_future());
+  return pending;
+}
+
 int noop() { return 0; }
 int identity(int x) { return x; }
 

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "concurrent/futures/future.hpp"
 #include "concurrent/futures/map_options.hpp"
 
 namespace bench::micro {
@@ -36,6 +37,14 @@ struct Scale {
 };
 
 Scale scale_named(const std::string& name);
+
+// n pending futures and the promises that finish them, for rows that time what happens
+// once they finish (made while the timing is paused).
+struct PendingFutures {
+  std::vector<concurrent::futures::Promise<int>> promises;
+  std::vector<concurrent::futures::Future<int>> futures;
+};
+PendingFutures make_pending(std::int64_t n);
 
 int noop();
 int identity(int x);

@@ -29,10 +29,7 @@ template <class Hop>
 void over_hops(benchmark::State& state, std::int64_t n, Hop hop) {
   for (auto _ : state) {
     state.PauseTiming();
-    std::vector<cf::Promise<int>> promises(static_cast<std::size_t>(n));
-    std::vector<cf::Future<int>> futures;
-    futures.reserve(promises.size());
-    for (auto& p : promises) futures.push_back(p.get_future());
+    auto [promises, futures] = make_pending(n);
     state.ResumeTiming();
     for (std::size_t i = 0; i < promises.size(); ++i) hop(futures[i], promises[i]);
     state.PauseTiming();
@@ -95,10 +92,7 @@ void co_await_done(benchmark::State& state, std::int64_t n) {
 void co_await_pending(benchmark::State& state, std::int64_t n) {
   for (auto _ : state) {
     state.PauseTiming();
-    std::vector<cf::Promise<int>> promises(static_cast<std::size_t>(n));
-    std::vector<cf::Future<int>> futures;
-    futures.reserve(promises.size());
-    for (auto& p : promises) futures.push_back(p.get_future());
+    auto [promises, futures] = make_pending(n);
     state.ResumeTiming();
     cf::Future<std::int64_t> sum = await_each(futures);
     for (auto& p : promises) p.set_result(1);

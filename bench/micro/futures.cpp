@@ -84,10 +84,7 @@ void callback_cf(benchmark::State& state, std::int64_t n) {
   std::int64_t calls = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    std::vector<cf::Promise<int>> promises(static_cast<std::size_t>(n));
-    std::vector<cf::Future<int>> futures;
-    futures.reserve(promises.size());
-    for (auto& p : promises) futures.push_back(p.get_future());
+    auto [promises, futures] = make_pending(n);
     state.ResumeTiming();
     for (std::size_t i = 0; i < promises.size(); ++i) {
       for (int c = 0; c < k; ++c) futures[i].add_done_callback([&calls](const auto&) { ++calls; });
