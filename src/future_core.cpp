@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "process/remote_exception.hpp"
+#include "demangle.hpp"
 #include "waiter.hpp"
 
 namespace concurrent::futures {
@@ -94,7 +94,7 @@ std::string FutureCoreBase::repr(const std::type_info* value_type) const {
   std::string outcome;
   if (s == FutureState::finished) {
     if (exception_) {
-      outcome = fmt::format(" raised {}", encode_exception(exception_).type_name);
+      outcome = fmt::format(" raised {}", exception_type_name(exception_));
     } else if (value_type != nullptr) {
       outcome = fmt::format(" returned {}", demangle(value_type->name()));
     }

@@ -1,6 +1,5 @@
 #include "process/remote_exception.hpp"
 
-#include <cxxabi.h>
 #include <fmt/format.h>
 
 #include <any>
@@ -25,6 +24,7 @@
 
 #include "concurrent/futures/detail/exception_codec.hpp"
 #include "concurrent/futures/errors.hpp"
+#include "demangle.hpp"
 #include "process/fork_safety.hpp"
 #include "process/wire.hpp"
 
@@ -363,15 +363,6 @@ void read_details(std::string_view details, Parts& p) {
 
 RemoteOrigin::RemoteOrigin(std::string type_name) : type_name_(std::move(type_name)) {}
 RemoteOrigin::~RemoteOrigin() = default;
-
-std::string demangle(const char* mangled) {
-  if (mangled == nullptr) return "(unknown type)";
-  if (*mangled == '*') ++mangled;  // g++ marks types with internal linkage
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(
-      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
-}
 
 void register_exception_codec(const char* mangled_name, ExceptionCodec codec) noexcept {
   try {

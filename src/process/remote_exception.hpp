@@ -48,7 +48,4 @@ EncodedException encode_exception(const std::exception_ptr& error) noexcept;
 std::exception_ptr rebuild_exception(std::uint8_t kind, std::string_view type_name,
                                      std::string_view message, std::string_view details) noexcept;
 
-// The demangled form of a mangled type name (or the name itself if it is not one).
-std::string demangle(const char* mangled);
-
 }  // namespace concurrent::futures::detail
