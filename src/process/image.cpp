@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -135,7 +137,7 @@ std::string file_hash_id() {
   for (; i < exe.size; ++i) h = (h ^ exe.data[i]) * 1099511628211ULL;
   unsigned char bytes[8];
   std::memcpy(bytes, &h, 8);
-  return "sha:" + hex(bytes, 8) + ":" + std::to_string(exe.size);
+  return fmt::format("sha:{}:{}", hex(bytes, 8), exe.size);
 }
 
 // ---- Function symbols -------------------------------------------------------------------
@@ -301,13 +303,16 @@ void check_process_entry(const char* key) {
   bool ambiguous = false;
   if (find_process_entry(key, &ambiguous) == nullptr) {
     if (ambiguous) {
-      throw std::logic_error(
-          "ProcessPoolExecutor: two different callables share the entry name " + std::string(key) +
-          " (types with the same name in anonymous namespaces of different files); give one "
-          "of them another name or move it out of the anonymous namespace");
+      throw std::logic_error(fmt::format(
+          "ProcessPoolExecutor: two different callables share the entry name {} (types with "
+          "the same name in anonymous namespaces of different files); give one of them another "
+          "name or move it out of the anonymous namespace",
+          key));
     }
-    throw std::logic_error("ProcessPoolExecutor: the entry " + std::string(key) +
-                           " was not registered; this is a bug in concurrent::futures");
+    throw std::logic_error(
+        fmt::format("ProcessPoolExecutor: the entry {} was not registered; this is a bug in "
+                    "concurrent::futures",
+                    key));
   }
 }
 
@@ -334,8 +339,8 @@ const void* resolve_function_symbol(std::string_view key) {
   } else if (const std::uintptr_t address = symbols().address_of(key); address != 0) {
     return reinterpret_cast<const void*>(address);
   }
-  throw std::invalid_argument("the worker process has no function named \"" + std::string(key) +
-                              "\"; the call was not run");
+  throw std::invalid_argument(
+      fmt::format("the worker process has no function named \"{}\"; the call was not run", key));
 }
 
 bool in_main_program(const void* address) noexcept {
