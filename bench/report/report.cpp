@@ -206,8 +206,8 @@ void sweep_charts(std::ostream& md, const Config& config, const fs::path& dir, c
   const int n = config.cpus;
   for (const std::string kind : {"cpu", "io"}) {
     BarChart chart;
-    chart.title = std::string("Mean task time, ") +
-                  (kind == "cpu" ? "CPU-bound (cos steps)" : "I/O-bound (HTTP GET)");
+    chart.title = fmt::format("Mean task time, {}",
+                              kind == "cpu" ? "CPU-bound (cos steps)" : "I/O-bound (HTTP GET)");
     chart.y_label = "seconds per task";
     for (int w = 1; w <= n; ++w) chart.groups.push_back("w=" + std::to_string(w));
     for (const std::string lang : {"C++", "Python"}) {

@@ -24,7 +24,7 @@ class HttpServer {
  public:
   struct Options {
     std::chrono::milliseconds delay{100};  // before each response
-    std::size_t page_bytes = 64 * 1024;
+    std::size_t page_bytes = std::size_t{64} * 1024;
     std::size_t max_requests = 10'000;
     std::chrono::milliseconds idle_timeout{60'000};
     std::size_t max_connections = 64;  // served at once; more wait in the backlog

@@ -8,6 +8,7 @@
 
 #include <regex>
 #include <string>
+#include <utility>
 
 namespace bench {
 
@@ -30,7 +31,7 @@ inline double number_or(const Json& j, const std::string& key, double fallback) 
 // j[key] if it is a string, else `fallback`.
 inline std::string string_or(const Json& j, const std::string& key, std::string fallback) {
   const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
 }
 
 }  // namespace bench
