@@ -1,7 +1,6 @@
 // Running out of file descriptors while a pool starts (issue 7 item 8): the error says
 // how many descriptors the pool needs and what to change, keeps its errno code, and
 // leaves no worker and no descriptor behind.
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
@@ -9,20 +8,13 @@
 #include <system_error>
 
 #include "concurrent/futures/process_pool.hpp"
+#include "process_pool_test_util.hpp"
 
 namespace cf = concurrent::futures;
 
 namespace {
 
-std::size_t open_fds() {
-  std::size_t n = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
-  while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] != '.') ++n;
-  }
-  ::closedir(dir);
-  return n - 1;  // the directory's own
-}
+using concurrent::futures::test::open_fds;
 
 // Lowers the soft RLIMIT_NOFILE for its lifetime.
 class DescriptorLimit {

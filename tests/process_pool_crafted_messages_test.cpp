@@ -16,7 +16,6 @@
 #include "process/worker.hpp"
 #include "process_pool_test_util.hpp"
 
-namespace cf = concurrent::futures;
 using namespace std::chrono_literals;
 namespace wire = concurrent::futures::detail::wire;
 

@@ -4,7 +4,6 @@
 // namespace, so that each has one symbol the worker can find by name.
 #pragma once
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,6 +14,8 @@
 #include <cstddef>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -67,7 +68,7 @@ inline void act(Action a) {
     case Action::throw_error:
       throw std::runtime_error("the bomb went off");
     case Action::exit_3:
-      std::exit(3);
+      std::exit(3);  // NOLINT(concurrency-mt-unsafe): ending the worker mid-call is the test
     case Action::abort:
       std::abort();
     case Action::sigkill:
@@ -91,14 +92,11 @@ inline int crash_after(int ms, int action) {
 // ------------------------------------------------------------------------------------
 // Checks.
 
+// Descriptors open in this process: the entries of /proc/self/fd, less the one the
+// listing itself holds open.
 inline std::size_t open_fds() {
-  std::size_t n = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
-  while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] != '.') ++n;
-  }
-  ::closedir(dir);
-  return n - 1;  // the directory's own fd
+  const std::filesystem::directory_iterator fds("/proc/self/fd");
+  return static_cast<std::size_t>(std::distance(begin(fds), end(fds))) - 1;
 }
 
 inline bool process_exists(int pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }

@@ -54,7 +54,7 @@ class ThreadSet {
 // Construction.
 
 TEST(ThreadPool, NonPositiveMaxWorkersThrows) {
-  for (auto make : std::vector<std::function<void()>>{
+  for (const auto& make : std::vector<std::function<void()>>{
            [] { cf::ThreadPoolExecutor pool(0); },
            [] { cf::ThreadPoolExecutor pool(-1); },
            [] { cf::ThreadPoolExecutor pool(static_cast<long long>(-100)); },
