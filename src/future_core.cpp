@@ -127,6 +127,8 @@ bool FutureCoreBase::link(WaitLink& link) const {
   if (waiters_ != nullptr) waiters_->prev = &link;
   waiters_ = &link;
   link.linked = true;
+  link.own_pool = helps_with_pool(pool_tag_);
+  if (link.own_pool) link.waiter->add_own_pool_future();  // lock order: core, then waiter
   return true;
 }
 
@@ -184,7 +186,7 @@ std::vector<UniqueFunction> FutureCoreBase::finish_locked(FutureState final_stat
   for (WaitLink* link = waiters_; link != nullptr;) {
     WaitLink* next = link->next;
     link->linked = false;
-    link->waiter->notify(link->index, failed);
+    link->waiter->notify(link->index, failed, link->own_pool);
     link = next;
   }
   waiters_ = nullptr;

@@ -23,12 +23,15 @@
 // that result(), exception(), wait() and as_completed() called inside one of its calls
 // do not just block: until the awaited futures are done, the worker takes this pool's
 // most recently queued call (in fork-join code, what the waiting call just submitted) and
-// runs it nested on its stack, then looks again. It runs no other pool's calls. With
-// nothing queued it blocks on its Waiter, listed in `helpers_`: a submit that finds no
-// sleeper to wake pokes a listed helper instead (under the pool's mutex, which the helper
-// also holds to unlist itself, so a poked Waiter is alive). A worker that helps stays
-// busy for the bookkeeping above: nested calls report to a Helper whose call_returned()
-// counts nothing, and it is never counted idle or sleeping. Nesting is bounded
+// runs it nested on its stack, then looks again. It runs no other pool's calls, and
+// helps only while one of the awaited futures is a call of its own pool (the futures
+// carry their pool's tag, and the Waiter counts those unfinished): waiting only on other
+// futures (another pool's, a process pool's, a Promise's) it blocks plainly, passing on
+// a wake-up it was poked with. With nothing queued it blocks on its Waiter, listed in
+// `helpers_`: a submit that finds no sleeper to wake pokes a listed helper instead (under the
+// pool's mutex, which the helper also holds to unlist itself, so a poked Waiter is alive). A worker
+// that helps stays busy for the bookkeeping above: nested calls report to a Helper whose
+// call_returned() counts nothing, and it is never counted idle or sleeping. Nesting is bounded
 // (kMaxHelpDepth): past it, a wait blocks plainly. So a 1-worker pool whose call
 // submits and waits for another call completes, and recursive fork-join keeps every
 // worker running calls instead of blocking.
@@ -44,6 +47,7 @@
 
 #include <fmt/format.h>
 
+#include "call_deadlines.hpp"
 #include "concurrent/futures/errors.hpp"
 #include "concurrent/futures/timeline.hpp"
 #include "thread_pool_core.hpp"
@@ -57,6 +61,21 @@ namespace {
 // recursion keeps every worker running calls; smaller: less stack per worker (a level
 // holds the frames of one call and one wait). Past it, a wait blocks plainly.
 constexpr int kMaxHelpDepth = 64;
+
+// Tags for FutureCoreBase::pool_tag(); 0 is no pool's. (Wrapping past 2^32 pools
+// could only make a wait on a long-gone pool's future run calls while it waits.)
+std::uint32_t next_pool_tag() {
+  static std::atomic<std::uint32_t> pools{0};
+  std::uint32_t tag = 0;
+  while (tag == 0) tag = pools.fetch_add(1, std::memory_order_relaxed) + 1;
+  return tag;
+}
+
+// The OS name of a pool thread: the kernel keeps 15 characters, so shorten the prefix,
+// not the suffix that tells the pool's threads apart.
+std::string os_thread_name(const std::string& prefix, const std::string& suffix) {
+  return (prefix.substr(0, 15 - std::min<std::size_t>(15, suffix.size())) + suffix).substr(0, 15);
+}
 
 std::string default_prefix() {
   static std::atomic<unsigned> pools{0};
@@ -123,16 +142,35 @@ void thread_pool_submit(ThreadPoolCore& pool, std::shared_ptr<WorkItem> item) {
   pool.submit(std::move(item));
 }
 
-ThreadPoolCore::ThreadPoolCore(ThreadPoolConfig config) : config_(std::move(config)) {}
+void thread_pool_submit(ThreadPoolCore& pool, std::shared_ptr<WorkItem> item,
+                        const CallOptions& options) {
+  if (!options.timeout) {
+    pool.submit(std::move(item));
+    return;
+  }
+  if (*options.timeout <= std::chrono::nanoseconds::zero()) {
+    throw std::invalid_argument(fmt::format(
+        "submit(): CallOptions::timeout must be greater than zero, got {}ns; leave it unset "
+        "for a call without a timeout",
+        options.timeout->count()));
+  }
+  pool.submit_timed(std::move(item), std::chrono::ceil<Clock::duration>(*options.timeout));
+}
+
+ThreadPoolCore::ThreadPoolCore(ThreadPoolConfig config)
+    : config_(std::move(config)), tag_(next_pool_tag()) {}
 
 ThreadPoolCore::~ThreadPoolCore() {
   // Calls still queued here never had a worker (starting a thread failed); without a
   // Promise to break them, fail them so that no reader waits forever.
   std::deque<std::shared_ptr<WorkItem>> orphans;
+  std::shared_ptr<CallDeadlines> deadlines;
   {
     MutexLock lock(mutex_);
     orphans = take_queued_calls_locked();
+    deadlines = std::move(deadlines_);
   }
+  if (deadlines) deadlines->stop();  // no call runs any more
   for (auto& item : orphans) {
     item->future().try_set_exception(std::make_exception_ptr(
         BrokenPromise("the thread pool was destroyed before it could start a worker for this call; "
@@ -141,6 +179,7 @@ ThreadPoolCore::~ThreadPoolCore() {
 }
 
 void ThreadPoolCore::submit(std::shared_ptr<WorkItem> item) {
+  item->future().set_pool_tag(tag_);  // before anyone else can see the future
   bool wake = false;
   {
     MutexLock lock(mutex_);
@@ -158,6 +197,21 @@ void ThreadPoolCore::submit(std::shared_ptr<WorkItem> item) {
     wake = wake_needed_locked(idle - sleeping_);
   }
   if (wake) work_available_.notify_one();
+}
+
+void ThreadPoolCore::submit_timed(std::shared_ptr<WorkItem> call, Clock::duration timeout) {
+  std::shared_ptr<CallDeadlines> deadlines;
+  {
+    MutexLock lock(mutex_);
+    if (!deadlines_ && !shutdown_) {
+      deadlines_ =
+          std::make_shared<CallDeadlines>(os_thread_name(config_.thread_name_prefix, "_timer"));
+    }
+    deadlines = deadlines_;
+  }
+  if (deadlines) deadlines->start();  // submit() throws after shutdown
+  submit(deadlines ? std::make_shared<TimedCall>(std::move(call), timeout, *deadlines)
+                   : std::move(call));
 }
 
 bool ThreadPoolCore::wake_needed_locked(std::size_t awake_idle) {
@@ -191,21 +245,35 @@ class ThreadPoolCore::Helper final : public WaitHelper, public WorkerHooks {
  public:
   // Installs itself as the calling thread's WaitHelper until destroyed.
   Helper(ThreadPoolCore& pool, const std::string& worker_name)
-      : pool_(pool), worker_name_(worker_name), previous_(exchange_wait_helper(this)) {}
+      : WaitHelper(pool.tag_),
+        pool_(pool),
+        worker_name_(worker_name),
+        previous_(exchange_wait_helper(this)) {}
   ~Helper() { (void)exchange_wait_helper(previous_); }
   Helper(const Helper&) = delete;
   Helper& operator=(const Helper&) = delete;
 
   bool wait_until(Waiter& waiter, Clock::time_point deadline) override {
-    if (depth_ >= kMaxHelpDepth) return plain_wait(waiter, deadline);
+    if (depth_ >= kMaxHelpDepth) return waiter.wait_plainly_until(deadline);
+    bool poked = false;  // a submit's wake-up came to this worker and is not yet used
     for (;;) {
       std::shared_ptr<WorkItem> item;
+      Waiter::Status status = Waiter::Status::ready;
       {
         MutexLock lock(pool_.mutex_);
-        if (waiter.ready_now()) return true;  // lock order: pool, then waiter
-        item = pool_.take_newest_call_locked();
-        if (!item) pool_.helpers_.push_back(&waiter);
+        status = waiter.status_now();  // lock order: pool, then waiter
+        if (status == Waiter::Status::own_pool_pending) {
+          item = pool_.take_newest_call_locked();
+          if (!item) pool_.helpers_.push_back(&waiter);
+        }
       }
+      if (status != Waiter::Status::own_pool_pending) {
+        if (poked) pass_wake_on();
+        if (status == Waiter::Status::ready) return true;
+        // Nothing of this pool is awaited: running its calls would not end the wait.
+        return waiter.wait_plainly_until(deadline);
+      }
+      poked = false;
       if (item) {
         ++depth_;
         pool_.run_item(item, *this, worker_name_);
@@ -213,16 +281,11 @@ class ThreadPoolCore::Helper final : public WaitHelper, public WorkerHooks {
         continue;
       }
       const Waiter::Woken woken = waiter.wait_until_or_poked(deadline);
-      {
-        MutexLock lock(pool_.mutex_);
-        auto listed = std::find(pool_.helpers_.begin(), pool_.helpers_.end(), &waiter);
-        if (listed != pool_.helpers_.end()) {
-          pool_.helpers_.erase(listed);
-        } else {
-          pool_.wake_pending_ = false;  // poked: this worker now looks at the queue
-        }
+      poked = !unlist(waiter);
+      if (woken == Waiter::Woken::timed_out) {
+        if (poked) pass_wake_on();
+        return false;
       }
-      if (woken != Waiter::Woken::poked) return woken == Waiter::Woken::ready;
     }
   }
 
@@ -230,11 +293,28 @@ class ThreadPoolCore::Helper final : public WaitHelper, public WorkerHooks {
   void call_returned(FutureCoreBase& /*future*/) noexcept override {}
 
  private:
-  static bool plain_wait(Waiter& waiter, Clock::time_point deadline) {
-    for (;;) {
-      const Waiter::Woken woken = waiter.wait_until_or_poked(deadline);
-      if (woken != Waiter::Woken::poked) return woken == Waiter::Woken::ready;
+  // A submit's wake-up poked this worker, which will not take the call after all: wake
+  // a worker that will, as the submit would have.
+  void pass_wake_on() {
+    bool wake = false;
+    {
+      MutexLock lock(pool_.mutex_);
+      wake = pool_.wake_needed_locked(pool_.idle_workers_ - pool_.sleeping_);
     }
+    if (wake) pool_.work_available_.notify_one();
+  }
+
+  // Takes `waiter` off the pool's list of blocked helpers; false if a submit already
+  // did, poking it (its wake-up is then this worker's to use or pass on).
+  bool unlist(Waiter& waiter) {
+    MutexLock lock(pool_.mutex_);
+    auto listed = std::find(pool_.helpers_.begin(), pool_.helpers_.end(), &waiter);
+    if (listed == pool_.helpers_.end()) {
+      pool_.wake_pending_ = false;  // this worker now looks at the queue
+      return false;
+    }
+    pool_.helpers_.erase(listed);
+    return true;
   }
 
   ThreadPoolCore& pool_;
@@ -313,10 +393,7 @@ void ThreadPoolCore::worker_main(std::size_t index) {
   current_pool = this;
   const std::string suffix = fmt::format("_{}", index);
   const std::string name = config_.thread_name_prefix + suffix;
-  // The kernel keeps 15 characters of a thread name: shorten the prefix, not the number.
-  const std::string os_name =
-      config_.thread_name_prefix.substr(0, 15 - std::min<std::size_t>(15, suffix.size())) + suffix;
-  pthread_setname_np(pthread_self(), os_name.substr(0, 15).c_str());
+  pthread_setname_np(pthread_self(), os_thread_name(config_.thread_name_prefix, suffix).c_str());
 
   if (config_.initializer) {
     try {
@@ -412,6 +489,13 @@ void ThreadPoolCore::shutdown(bool wait, bool cancel_futures) {
     threads.swap(threads_);
   }
   for (std::thread& t : threads) t.join();
+  // Every call has returned: no deadline is armed, or will be.
+  std::shared_ptr<CallDeadlines> deadlines;
+  {
+    MutexLock lock(mutex_);
+    deadlines = deadlines_;
+  }
+  if (deadlines) deadlines->stop();
 }
 
 void ThreadPoolCore::release_threads() {

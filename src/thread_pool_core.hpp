@@ -29,6 +29,7 @@ class Timeline;
 namespace concurrent::futures::detail {
 
 class Waiter;
+class CallDeadlines;
 
 struct ThreadPoolConfig {
   std::size_t max_workers;
@@ -44,6 +45,9 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
 
   // thread_pool_submit() (detail/thread_pool_work.hpp).
   void submit(std::shared_ptr<WorkItem> item) CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  // The same for a call with a timeout; starts the pool's timer thread with the first.
+  void submit_timed(std::shared_ptr<WorkItem> call, Clock::duration timeout)
+      CONCURRENT_FUTURES_EXCLUDES(mutex_);
 
   void shutdown(bool wait, bool cancel_futures) CONCURRENT_FUTURES_EXCLUDES(mutex_);
 
@@ -73,6 +77,8 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   std::shared_ptr<WorkItem> take_newest_call_locked() CONCURRENT_FUTURES_REQUIRES(mutex_);
 
   const ThreadPoolConfig config_;
+  // This pool's FutureCoreBase::pool_tag(), on every future of its calls.
+  const std::uint32_t tag_;
   Mutex mutex_;
   std::condition_variable work_available_;
   std::deque<std::shared_ptr<WorkItem>> queue_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
@@ -89,6 +95,8 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   // Workers blocked in a wait inside a call with nothing to help with: poked when calls
   // arrive that no other worker will take (src/thread_pool.cpp, "Helping").
   std::vector<Waiter*> helpers_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  // The timer of calls with a CallOptions timeout, made with the first of them.
+  std::shared_ptr<CallDeadlines> deadlines_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   bool shutdown_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   std::optional<std::string> broken_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   // Serialises joining, so that a second shutdown(true) returns only once the

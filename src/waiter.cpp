@@ -5,14 +5,22 @@
 
 namespace concurrent::futures::detail {
 
-void Waiter::notify(std::size_t index, bool failed) {
+void Waiter::notify(std::size_t index, bool failed, bool own_pool) {
   MutexLock lock(mutex_);
   finished_.push_back(index);
   --pending_;
   failure_seen_ = failure_seen_ || failed;
+  // The last own-pool future done: a helper blocked here looks again (and may go on
+  // waiting plainly).
+  const bool helping_over = own_pool && --own_pool_pending_ == 0;
   // Notify under the lock: once the waiting thread can take the lock it may destroy
   // this Waiter, so the condition variable must not be touched after unlocking.
-  if (ready()) cv_.notify_one();
+  if (ready() || helping_over) cv_.notify_one();
+}
+
+void Waiter::add_own_pool_future() {
+  MutexLock lock(mutex_);
+  ++own_pool_pending_;
 }
 
 bool Waiter::ready() const {
@@ -35,8 +43,17 @@ WaitHelper* exchange_wait_helper(WaitHelper* helper) noexcept {
   return std::exchange(current_wait_helper, helper);
 }
 
+bool helps_with_pool(std::uint32_t pool_tag) noexcept {
+  return pool_tag != 0 && current_wait_helper != nullptr &&
+         current_wait_helper->pool_tag == pool_tag;
+}
+
 bool Waiter::wait_until(Clock::time_point deadline) {
   if (current_wait_helper != nullptr) return current_wait_helper->wait_until(*this, deadline);
+  return wait_plainly_until(deadline);
+}
+
+bool Waiter::wait_plainly_until(Clock::time_point deadline) {
   MutexLock lock(mutex_);
   while (!ready()) {
     if (deadline == Clock::time_point::max()) {
@@ -52,7 +69,7 @@ Waiter::Woken Waiter::wait_until_or_poked(Clock::time_point deadline) {
   MutexLock lock(mutex_);
   for (;;) {
     if (ready()) return Woken::ready;
-    if (std::exchange(poked_, false)) return Woken::poked;
+    if (std::exchange(poked_, false) || own_pool_pending_ == 0) return Woken::poked;
     if (deadline == Clock::time_point::max()) {
       lock.wait(cv_);
     } else if (!lock.wait_until(cv_, deadline)) {
@@ -67,9 +84,10 @@ void Waiter::poke() {
   cv_.notify_one();  // under the lock, as in notify()
 }
 
-bool Waiter::ready_now() {
+Waiter::Status Waiter::status_now() {
   MutexLock lock(mutex_);
-  return ready();
+  if (ready()) return Status::ready;
+  return own_pool_pending_ > 0 ? Status::own_pool_pending : Status::others_pending;
 }
 
 std::vector<std::size_t> Waiter::take_finished() {

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "concurrent/futures/detail/future_core.hpp"
@@ -22,8 +23,13 @@ class Waiter {
   Waiter(const Waiter&) = delete;
   Waiter& operator=(const Waiter&) = delete;
 
-  // Called by a future that finished or was cancelled, under that future's lock.
-  void notify(std::size_t index, bool failed);
+  // Called by a future that finished or was cancelled, under that future's lock;
+  // `own_pool` as the future's WaitLink says.
+  void notify(std::size_t index, bool failed, bool own_pool = false);
+
+  // Called by FutureCoreBase::link, under the future's lock, for a future that is a call
+  // of the pool whose worker this thread is (see helps_with_pool below).
+  void add_own_pool_future();
 
   // Blocks until the wake condition holds or `deadline` passes; true if it holds.
   // Every blocking wait in the library (result(), exception(), wait(), as_completed())
@@ -31,15 +37,21 @@ class Waiter {
   // the helper does the waiting.
   bool wait_until(Clock::time_point deadline);
 
-  // For a WaitHelper: blocks until the wake condition holds, `deadline` passes, or
-  // poke() is called (which this consumes).
+  // For a WaitHelper: blocks until the wake condition holds, `deadline` passes,
+  // poke() is called (which this consumes), or no future of the helper's pool is left
+  // unfinished (then it returns `poked` too: the helper looks again).
   enum class Woken { ready, poked, timed_out };
   Woken wait_until_or_poked(Clock::time_point deadline);
   // Makes wait_until_or_poked() return, now or when next called. Lock order: whoever
   // pokes may hold its own lock, never this waiter's.
   void poke();
-  // Whether the wake condition holds now.
-  bool ready_now();
+  // Where the wait stands now: the wake condition holds; it does not, and some awaited
+  // future is a call of the waiting worker's own pool (helping may run it); or it does
+  // not and none is (helping cannot bring it nearer: wait plainly).
+  enum class Status { ready, own_pool_pending, others_pending };
+  Status status_now();
+  // Blocks until the wake condition holds or `deadline` passes, running nothing.
+  bool wait_plainly_until(Clock::time_point deadline);
 
   // Moves out the indices of the futures that finished since the last call, in the
   // order they finished.
@@ -54,6 +66,8 @@ class Waiter {
   std::size_t pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   bool failure_seen_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   bool poked_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
+  // Unfinished awaited futures that are calls of the waiting worker's own pool.
+  std::size_t own_pool_pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = 0;
   std::vector<std::size_t> finished_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
 };
 
@@ -65,12 +79,21 @@ class WaitHelper {
   // Returns like Waiter::wait_until(deadline), and may run other work meanwhile.
   virtual bool wait_until(Waiter& waiter, Clock::time_point deadline) = 0;
 
+  // The FutureCoreBase::pool_tag() of the calls this helper can run (never 0).
+  const std::uint32_t pool_tag;
+
  protected:
+  explicit WaitHelper(std::uint32_t tag) : pool_tag(tag) {}
   ~WaitHelper() = default;
 };
 
 // Installs `helper` for the calling thread (null: none); returns the previous one.
 WaitHelper* exchange_wait_helper(WaitHelper* helper) noexcept;
+
+// Whether a future with this FutureCoreBase::pool_tag() is a call of the pool whose
+// WaitHelper the calling thread has installed: only then may waiting for it run queued
+// calls.
+bool helps_with_pool(std::uint32_t pool_tag) noexcept;
 
 // One Waiter's membership in one future's list of waiters (guarded by that future's
 // lock once linked).
@@ -80,6 +103,7 @@ struct WaitLink {
   WaitLink* prev = nullptr;
   WaitLink* next = nullptr;
   bool linked = false;
+  bool own_pool = false;  // the future is a call of the waiting worker's pool
 };
 
 }  // namespace concurrent::futures::detail

@@ -1,10 +1,12 @@
 // Tests for waiting inside a worker (thread_pool.hpp, "Waiting inside a worker"):
 // result(), exception(), wait() and as_completed() called in a call run the pool's queued
-// calls while they wait, so nested submits do not deadlock the pool. Every wait here has
+// calls while they wait for one of the pool's own calls, so nested submits do not
+// deadlock the pool; waiting for anything else is a plain wait. Every wait here has
 // a timeout: a deadlock fails the test instead of hanging it.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -132,16 +134,56 @@ TEST(ThreadPoolHelp, AWaitWithATimeoutInsideAWorkerTimesOut) {
 }
 
 TEST(ThreadPoolHelp, AWaitingWorkerIsPokedWhenWorkArrives) {
-  // The only worker waits for a future no call of the pool completes; a call submitted
-  // meanwhile from outside must still run (on the waiting worker), not wait behind it.
+  // Both workers are busy: one blocked in a call, the other waiting for it with nothing
+  // to help with. A call submitted meanwhile from outside must still run (on the waiting
+  // worker), not wait behind them.
+  cf::ThreadPoolExecutor pool(2);
+  cft::Gate gate;
+  cf::Future<void> blocked = pool.submit([&] { gate.wait(); });
+  ASSERT_TRUE(gate.wait_arrived(1));
+  cf::Future<void> waiting = pool.submit([&] { blocked.result(kLongTimeout); });
+  EXPECT_EQ(pool.submit([] { return 5; }).result(kLongTimeout), 5);
+  gate.open();
+  waiting.result(kLongTimeout);
+}
+
+TEST(ThreadPoolHelp, AThenContinuationOfThePoolsOwnCallIsHelpedWith) {
+  cf::ThreadPoolExecutor pool(1);
+  cf::Future<int> outer = pool.submit([&pool] {
+    return pool.submit([] { return 20; }).then([](int v) { return v + 1; }).result(kLongTimeout);
+  });
+  EXPECT_EQ(outer.result(kLongTimeout), 21);
+}
+
+// A worker waiting for a future that is not one of its own pool's calls waits plainly:
+// `queued`, submitted to the waiting worker's pool, runs only once the wait is over
+// (with helping, it would run inside the wait, while `awaited` is still unfinished).
+template <class Awaited>
+void expect_plain_wait(cf::ThreadPoolExecutor& pool, const Awaited& awaited,
+                       const std::function<void()>& finish_awaited) {
+  cf::Future<void> waiting = pool.submit([&] { (void)awaited.exception(kLongTimeout); });
+  cf::Future<bool> queued = pool.submit([&] { return awaited.done(); });
+  EXPECT_EQ(cf::wait({cf::AnyFuture(queued)}, 100ms).not_done.size(), 1U)
+      << "the waiting worker ran its pool's call while waiting for another's future";
+  finish_awaited();
+  waiting.result(kLongTimeout);
+  EXPECT_TRUE(queued.result(kLongTimeout));
+}
+
+TEST(ThreadPoolHelp, WaitingForAnotherPoolsCallRunsNoneOfThisPoolsCalls) {
+  cf::ThreadPoolExecutor pool(1);
+  cf::ThreadPoolExecutor other(1);
+  cft::Gate gate;
+  cf::Future<void> awaited = other.submit([&] { gate.wait(); });
+  expect_plain_wait(pool, awaited, [&] { gate.open(); });
+}
+
+TEST(ThreadPoolHelp, WaitingForAPromisesFutureRunsNoneOfThisPoolsCalls) {
+  // As for a process pool's future: no thread pool's call completes it.
   cf::ThreadPoolExecutor pool(1);
   cf::Promise<int> promise;
-  cf::Future<int> outer =
-      pool.submit([f = promise.get_future()] { return f.result(kLongTimeout); });
-  // Runs on the waiting worker, which was blocked with nothing to help with.
-  EXPECT_EQ(pool.submit([] { return 5; }).result(kLongTimeout), 5);
-  promise.set_result(7);
-  EXPECT_EQ(outer.result(kLongTimeout), 7);
+  cf::Future<int> awaited = promise.get_future();
+  expect_plain_wait(pool, awaited, [&] { promise.set_result(1); });
 }
 
 TEST(ThreadPoolHelp, IdleBookkeepingStaysRightAfterHelping) {

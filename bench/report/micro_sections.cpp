@@ -163,6 +163,12 @@ void size_table(std::ostream& md, const Json& z) {
              "| cf: `submit()` of a no-op (future, shared state, work item, queue slot) | {:.1f} | "
              "{:.2f} |\n",
              bytes, z.at("cf_allocations").get<double>());
+  if (z.contains("cf_token_bytes")) {
+    fmt::print(md, "| cf: the same, of a call taking a `std::stop_token` | {:.1f} | {:.2f} |\n",
+               z.at("cf_token_bytes").get<double>(), z.at("cf_token_allocations").get<double>());
+    fmt::print(md, "| cf: the same, with a `CallOptions` timeout | {:.1f} | {:.2f} |\n",
+               z.at("cf_timed_bytes").get<double>(), z.at("cf_timed_allocations").get<double>());
+  }
   fmt::print(
       md, "| `std::packaged_task` in a `std::deque` (what cvpool stores) | {:.1f} | {:.2f} |\n",
       z.at("packaged_task_bytes").get<double>(), z.at("packaged_task_allocations").get<double>());

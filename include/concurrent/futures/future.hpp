@@ -391,6 +391,7 @@ auto Future<T>::then(F&& fn) const {
   if constexpr (callable) {
     using U = detail::ThenResult<T, F>;
     auto target = std::make_shared<detail::Core<U>>();
+    target->set_pool_tag(core().pool_tag());  // it finishes where this future does
     detail::cancel_with(*target, core_);
     add_done_callback([target, fn = std::forward<F>(fn)](const Future& source) mutable {
       if (detail::carry_failure(*target, source.core())) return;

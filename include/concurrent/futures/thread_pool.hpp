@@ -12,11 +12,17 @@
 // calls already queued run first (unless cancel_futures cancels them).
 //
 // Waiting inside a worker: result(), exception(), wait() and as_completed() called in one
-// of this pool's calls run the pool's queued calls (the most recently queued first) while
-// they wait, nested on the worker's stack, and return as soon as what they wait for is
-// done, so nested submits never deadlock the pool: a 1-worker pool whose call submits
-// another and waits for it completes. Only this pool's calls are run that way; at most
-// 64 calls nest on one worker, past that a wait blocks plainly.
+// of this pool's calls, while they wait for a future of this pool's own calls, run the
+// pool's queued calls (the most recently queued first), nested on the worker's stack,
+// and return as soon as what they wait for is done, so nested submits never deadlock the
+// pool: a 1-worker pool whose call submits another and waits for it completes. The rules:
+//   - Only this pool's calls are run that way, and only while at least one of the
+//     awaited futures is one of its calls (or a then(fn) continuation of one). Waiting
+//     for a future of another thread pool, a process pool or a Promise blocks plainly:
+//     running this pool's calls would not bring it nearer, only delay noticing it.
+//   - At most 64 calls nest on one worker's stack (each level holds the frames of one
+//     call and one wait); past that depth a wait blocks plainly.
+//   - A helping worker counts as busy: it does not take a submit's place as an idle one.
 //
 // Lifetime: the destructor calls shutdown(true). Calls may submit more work or shut the
 // pool down from inside a task or a done-callback; shutdown(true) from one of the pool's
@@ -38,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "concurrent/futures/call_options.hpp"
 #include "concurrent/futures/detail/map_range.hpp"
 #include "concurrent/futures/detail/max_workers.hpp"
 #include "concurrent/futures/detail/thread_pool_work.hpp"
@@ -90,7 +97,25 @@ class ThreadPoolExecutor {
   // copying `fn` or `args` throws. Nothing is queued when it throws.
   // Threads: any, a worker of this pool and a done-callback included.
   template <class Fn, class... Args>
-  auto submit(Fn&& fn, Args&&... args);
+  requires(!std::is_same_v<std::decay_t<Fn>, CallOptions>) auto submit(Fn&& fn, Args&&... args);
+
+  // The same, with per-call options:
+  //
+  //   pool.submit({.timeout = 2s}, [](std::stop_token st, int n) {...}, 5);
+  //
+  // `timeout`, counted from the moment the call starts running (not from submit): when
+  // it passes, the future fails with TimeoutError (its what() names the timeout) and the
+  // call's std::stop_token, if it takes one, is asked to stop. The call itself is not
+  // interrupted: one that ignores its token keeps its worker busy until it returns, and
+  // what it returns then is dropped. The future's done-callbacks, and the token's
+  // std::stop_callbacks, then run in the pool's timer thread: one thread per pool,
+  // started with its first timed call and joined by shutdown(wait = true) or the
+  // destructor. A call without a timeout costs what submit(fn, args...) costs.
+  //
+  // Throws: as submit(fn, args...); also std::invalid_argument for a timeout that is
+  // not greater than zero, std::system_error if the timer thread cannot start.
+  template <class Fn, class... Args>
+  auto submit(const CallOptions& options, Fn&& fn, Args&&... args);
 
   // fn applied to the zipped elements of `iterables`, as an input range of results in
   // input order (MapOptions and detail/map_range.hpp say how it iterates). An `fn` whose
@@ -189,6 +214,7 @@ class Task final : public Core<R>, public WorkItem {
 
   void run(WorkerHooks& hooks) noexcept override {
     if (!this->set_running_or_notify_cancel()) return;
+    hooks.call_started();
     // The outcome is held until the worker has been told, so that it counts itself idle
     // before a reader blocked in result() wakes up and submits again.
     std::exception_ptr error;
@@ -255,6 +281,7 @@ class ChunkTask final : public Core<ChunkResults<R>>, public WorkItem {
 
   void run(WorkerHooks& hooks) noexcept override {
     if (!this->set_running_or_notify_cancel()) return;
+    hooks.call_started();
     std::exception_ptr error;  // only if the results themselves could not be stored
     ChunkResults<R> results;
     try {
@@ -344,10 +371,22 @@ class ThreadPoolMapSource {
 }  // namespace detail
 
 template <class Fn, class... Args>
-auto ThreadPoolExecutor::submit(Fn&& fn, Args&&... args) {
+requires(!std::is_same_v<std::decay_t<Fn>, CallOptions>) auto ThreadPoolExecutor::submit(
+    Fn&& fn, Args&&... args) {
   if constexpr (detail::check_thread_call<Fn, Args...>()) {
     auto [task, future] = detail::make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);
     detail::thread_pool_submit(*core_, std::move(task));
+    return future;
+  } else {
+    return Future<int>();  // unreachable: the static_assert above has failed
+  }
+}
+
+template <class Fn, class... Args>
+auto ThreadPoolExecutor::submit(const CallOptions& options, Fn&& fn, Args&&... args) {
+  if constexpr (detail::check_thread_call<Fn, Args...>()) {
+    auto [task, future] = detail::make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);
+    detail::thread_pool_submit(*core_, std::move(task), options);
     return future;
   } else {
     return Future<int>();  // unreachable: the static_assert above has failed

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <stop_token>
@@ -110,6 +111,20 @@ class FutureCoreBase {
   bool request_stop() noexcept { return !done() && stop_.request_stop(); }
   // Whether the call behind this future takes a std::stop_token.
   bool takes_stop_token() const noexcept { return stop_.stop_possible(); }
+  // Fails the future with `error` (what a call's timeout does), then asks the call to
+  // stop through its token, if it takes one. False, changing nothing, if it was done.
+  bool fail_and_request_stop(std::exception_ptr error) noexcept {
+    if (!try_set_exception(std::move(error))) return false;
+    (void)stop_.request_stop();
+    return true;
+  }
+
+  // The thread pool whose call completes this future (0: none, as for a Promise or a
+  // process pool), so that a worker waiting on it knows whether running its own pool's
+  // queued calls can help (src/thread_pool.cpp, "Helping"). Set before the future is
+  // shared; then(fn) passes it on, its continuation finishing in the same thread.
+  std::uint32_t pool_tag() const noexcept { return pool_tag_; }
+  void set_pool_tag(std::uint32_t tag) noexcept { pool_tag_ = tag; }
 
   // Throws the InvalidStateError for completing a future that is already done.
   [[noreturn]] void throw_already_done(const char* operation) const;
@@ -154,6 +169,7 @@ class FutureCoreBase {
 
   mutable Mutex mutex_;
   std::atomic<FutureState> state_{FutureState::pending};
+  std::uint32_t pool_tag_ = 0;  // beside the one-byte state: no bigger a future
   mutable WaitLink* waiters_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = nullptr;
   std::vector<UniqueFunction> callbacks_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
 };

@@ -6,21 +6,41 @@
 #include <cstdint>
 #include <memory>
 
+#include "concurrent/futures/call_options.hpp"
 #include "concurrent/futures/detail/future_core.hpp"
 
 namespace concurrent::futures::detail {
 
 class ThreadPoolCore;
 
+// Told when a call starts: a timed call's deadline counts from then (src/call_deadlines.hpp).
+class CallStartListener {
+ public:
+  virtual void call_started() noexcept = 0;
+
+ protected:
+  ~CallStartListener() = default;
+};
+
 // What a worker hears from the WorkItem it runs.
 class WorkerHooks {
  public:
+  // The future has moved to RUNNING and the call is about to be made. Called at most
+  // once per run(), in the worker; costs an untimed call one test of a null pointer.
+  void call_started() noexcept {
+    if (start_listener_ != nullptr) start_listener_->call_started();
+  }
   // The call has returned or thrown, and its future is about to complete (waking any
   // reader blocked in result()). Called at most once per run(), in the worker.
   virtual void call_returned(FutureCoreBase& future) noexcept = 0;
 
  protected:
+  WorkerHooks() = default;
+  explicit WorkerHooks(CallStartListener* start_listener) : start_listener_(start_listener) {}
   ~WorkerHooks() = default;
+
+ private:
+  CallStartListener* const start_listener_ = nullptr;
 };
 
 // One queue entry: what to run and the future it completes. A null WorkItem in the
@@ -29,7 +49,8 @@ class WorkItem {
  public:
   virtual ~WorkItem() = default;
   // Moves the future to RUNNING (or skips a cancelled one), runs the call, tells
-  // `hooks`, and completes the future with its value or exception. Never throws.
+  // `hooks` (call_started, then call_returned), and completes the future with its value
+  // or exception. Never throws.
   virtual void run(WorkerHooks& hooks) noexcept = 0;
   // The future this item completes, to cancel or fail it without running it.
   virtual FutureCoreBase& future() noexcept = 0;
@@ -44,5 +65,10 @@ class WorkItem {
 // shutdown (the item is then not queued). Any thread may call it, a worker of `pool`
 // included.
 void thread_pool_submit(ThreadPoolCore& pool, std::shared_ptr<WorkItem> item);
+// The same with `options` (thread_pool.hpp says what they do). Also throws
+// std::invalid_argument for a timeout that is not positive, std::system_error if the
+// pool's timer thread cannot start.
+void thread_pool_submit(ThreadPoolCore& pool, std::shared_ptr<WorkItem> item,
+                        const CallOptions& options);
 
 }  // namespace concurrent::futures::detail
