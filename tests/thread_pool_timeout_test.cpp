@@ -89,12 +89,12 @@ TEST(ThreadPoolTimeout, ACallIgnoringItsTokenFailsOnTimeAndKeepsItsWorkerBusy) {
   });
   // Fails while the call is still blocked (the gate is closed).
   EXPECT_THROW((void)ignoring.result(kLongTimeout), cf::TimeoutError);
-  EXPECT_EQ(gate.arrived(), 1U);
+  EXPECT_TRUE(gate.wait_arrived(1)) << "the call runs on, blocked";
   EXPECT_EQ(untokened.state(), cf::FutureState::pending) << "the one worker is still busy";
   gate.open();
   // A call that takes no token times out all the same.
   EXPECT_THROW((void)untokened.result(kLongTimeout), cf::TimeoutError);
-  EXPECT_EQ(untokened_gate.arrived(), 1U);
+  EXPECT_TRUE(untokened_gate.wait_arrived(1)) << "the call runs on, blocked";
   untokened_gate.open();
   EXPECT_EQ(pool.submit([] { return 4; }).result(kLongTimeout), 4);
   EXPECT_THROW((void)ignoring.result(), cf::TimeoutError) << "what it returned was dropped";
@@ -111,16 +111,19 @@ TEST(ThreadPoolTimeout, AQueuedCallIsTimedFromItsOwnStart) {
   EXPECT_EQ(timed.state(), cf::FutureState::pending);
   first_gate.open();
   EXPECT_THROW(timed.result(kLongTimeout), cf::TimeoutError);
-  EXPECT_EQ(timed_gate.arrived(), 1U) << "it failed while running";
+  EXPECT_TRUE(timed_gate.wait_arrived(1)) << "it failed while running, not before";
 }
 
 TEST(ThreadPoolTimeout, CallbacksOfATimedOutFutureRunInThePoolsTimerThread) {
   cf::ThreadPoolExecutor pool({.max_workers = 1, .thread_name_prefix = "tmo"});
   std::promise<std::string> callback_thread;
+  cft::Gate gate;  // holds the one worker until the callback is in place
+  cf::Future<void> first = pool.submit([&] { gate.wait(); });
   cf::Future<bool> f =
       pool.submit({.timeout = 10ms}, [](std::stop_token st) { return run_until_stopped(st); });
   f.add_done_callback(
       [&](const cf::Future<bool>&) { callback_thread.set_value(cft::current_thread_name()); });
+  gate.open();
   EXPECT_THROW((void)f.result(kLongTimeout), cf::TimeoutError);
   std::future<std::string> name = callback_thread.get_future();
   ASSERT_EQ(name.wait_for(kLongTimeout), std::future_status::ready);
