@@ -98,6 +98,23 @@ struct Unreadable {
 };
 Unreadable make_unreadable(int parent) { return Unreadable{parent}; }
 
+// Saving fails where `refuse` says: 1 in whichever process saves it (so as an argument,
+// in the parent), and a value made from one with 2 gets 1 (so as a result, in the worker).
+struct Fussy {
+  int value = 0;
+  int refuse = 0;
+  template <class Archive>
+  void save(Archive& ar) const {
+    if (refuse == 1) throw std::length_error("this value refuses to be serialized");
+    ar(value, refuse);
+  }
+  template <class Archive>
+  void load(Archive& ar) {
+    ar(value, refuse);
+  }
+};
+Fussy bump(Fussy f) { return Fussy{f.value + 1, f.refuse == 2 ? 1 : 0}; }
+
 class ProcessPoolCalls : public ProcessPoolTest {};
 INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessPoolCalls, kStartMethods, start_method_name);
 
@@ -191,6 +208,25 @@ TEST_P(ProcessPoolCalls, SerializationFailuresFailOnlyTheirFuture) {
   cf::Future<Unreadable> bad_result = pool.submit(make_unreadable, static_cast<int>(::getpid()));
   EXPECT_THROW((void)bad_result.result(kLongTimeout), std::overflow_error);
   EXPECT_EQ(pool.submit(square, 5).result(kLongTimeout), 25);
+}
+
+// In a map() chunk, an element whose argument (in the parent) or result (in the worker)
+// fails to serialize fails alone, in its place; its neighbours in the chunk keep theirs.
+TEST_P(ProcessPoolCalls, SerializationFailuresInAChunkFailOnlyTheirElement) {
+  cf::ProcessPoolExecutor pool(options(2));
+  const std::vector<Fussy> in{{0, 0}, {1, 1}, {2, 0}, {3, 2}, {4, 0}, {5, 2}, {6, 0}};
+  std::vector<std::string> seen;
+  auto results = pool.map(cf::MapOptions{.timeout = kLongTimeout, .chunksize = 3}, bump, in);
+  for (auto it = results.begin(); it != results.end(); ++it) {
+    try {
+      seen.push_back(std::to_string(it->value));
+    } catch (const std::length_error& e) {
+      EXPECT_STREQ(e.what(), "this value refuses to be serialized");
+      seen.push_back("error");
+    }
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"1", "error", "3", "error", "5", "error", "7"}));
+  EXPECT_EQ(pool.submit(square, 5).result(kLongTimeout), 25) << "the pool is still usable";
 }
 
 TEST_P(ProcessPoolCalls, BigArgumentsAndResultsCross) {

@@ -83,7 +83,7 @@ class CraftedMessages : public testing::Test {
 
 std::string call_frame(std::string_view key, std::string_view fn, std::string_view args) {
   std::string out;
-  wire::encode_call(out, {.seq = 1, .entry_key = key, .fn = fn, .items = {{0, args}}});
+  wire::encode_call(out, {.seq = 1, .entry_key = key, .fn = fn, .items = {args}});
   return out;
 }
 
@@ -108,7 +108,13 @@ TEST_F(CraftedMessages, UnknownEntriesAndFunctionsFailTheCall) {
   send(call_frame("no such entry", "", ""));
   ASSERT_TRUE(receive(type, payload));
   ASSERT_EQ(type, wire::MessageType::result);
-  wire::ResultMessage r = wire::decode_result(payload);
+  // The one outcome of each call.
+  auto outcome = [&] {
+    const wire::ResultMessage r = wire::decode_result(payload);
+    EXPECT_EQ(r.outcomes.size(), 1u);
+    return r.outcomes.empty() ? wire::ResultOutcome{} : r.outcomes[0];
+  };
+  wire::ResultOutcome r = outcome();
   EXPECT_EQ(r.status, wire::ResultStatus::exception);
   EXPECT_NE(r.message.find("no entry point named"), std::string_view::npos) << r.message;
 
@@ -119,7 +125,7 @@ TEST_F(CraftedMessages, UnknownEntriesAndFunctionsFailTheCall) {
   concurrent::futures::detail::ValueWriter(&args).write(3);
   send(call_frame(Entry::key(), "not_a_function_here", args));
   ASSERT_TRUE(receive(type, payload));
-  r = wire::decode_result(payload);
+  r = outcome();
   EXPECT_EQ(r.status, wire::ResultStatus::exception);
   EXPECT_NE(r.message.find("no function named"), std::string_view::npos) << r.message;
 
@@ -129,7 +135,7 @@ TEST_F(CraftedMessages, UnknownEntriesAndFunctionsFailTheCall) {
       concurrent::futures::detail::function_symbol_key(reinterpret_cast<const void*>(&square)),
       args.substr(0, 2)));
   ASSERT_TRUE(receive(type, payload));
-  r = wire::decode_result(payload);
+  r = outcome();
   EXPECT_EQ(r.status, wire::ResultStatus::exception);
 
   // And with whole arguments it runs.
@@ -138,7 +144,7 @@ TEST_F(CraftedMessages, UnknownEntriesAndFunctionsFailTheCall) {
       concurrent::futures::detail::function_symbol_key(reinterpret_cast<const void*>(&square)),
       args));
   ASSERT_TRUE(receive(type, payload));
-  r = wire::decode_result(payload);
+  r = outcome();
   ASSERT_EQ(r.status, wire::ResultStatus::value);
   int value = 0;
   concurrent::futures::detail::ValueReader reader;

@@ -46,27 +46,23 @@ TEST(ProcessWire, EveryFrameTypeRoundTrips) {
                             .init_fn = "init",
                             .init_args = init_args});
   wire::encode_config(out, {.build_id = "def"});
-  wire::encode_call(
-      out, {.seq = 9, .entry_key = "entry", .fn = "fn", .items = {{3, call_args}, {5, ""}}});
+  wire::encode_call(out, {.seq = 9, .entry_key = "entry", .fn = "fn", .items = {call_args, ""}});
   wire::encode_stop(out);
   wire::encode_ready(out);
   wire::encode_text(out, wire::MessageType::refused, "no thanks");
   wire::encode_text(out, wire::MessageType::init_failed, "it threw");
   wire::encode_result(out, {.seq = 9,
-                            .index = 3,
                             .started_ns = -1,
                             .finished_ns = 42,
-                            .status = wire::ResultStatus::value,
-                            .value = call_args});
-  wire::encode_result(out, {.seq = 9,
-                            .index = 5,
-                            .started_ns = 1,
-                            .finished_ns = 2,
-                            .status = wire::ResultStatus::exception,
-                            .kind = 4,
-                            .type_name = "std::out_of_range",
-                            .message = "too far"});
-
+                            .outcomes = {{.status = wire::ResultStatus::value, .value = call_args},
+                                         {.status = wire::ResultStatus::exception,
+                                          .kind = 4,
+                                          .type_name = "std::out_of_range",
+                                          .message = "too far",
+                                          .details = "more"},
+                                         {.status = wire::ResultStatus::value, .value = ""}}});
+  wire::encode_result(out, {.seq = 10});  // a call of no items (all cancelled) never is
+                                          // sent, but the frame is still well formed
   wire::FrameDecoder decoder;
   for (char c : out) decoder.feed(&c, 1);
   wire::MessageType type;
@@ -94,34 +90,65 @@ TEST(ProcessWire, EveryFrameTypeRoundTrips) {
   EXPECT_EQ(call.entry_key, "entry");
   EXPECT_EQ(call.fn, "fn");
   ASSERT_EQ(call.items.size(), 2u);
-  EXPECT_EQ(call.items[0].index, 3u);
-  EXPECT_EQ(call.items[0].args, call_args);
-  EXPECT_EQ(call.items[1].index, 5u);
-  EXPECT_EQ(call.items[1].args, "");
+  EXPECT_EQ(call.items[0], call_args);
+  EXPECT_EQ(call.items[1], "");
 
   EXPECT_EQ(next(wire::MessageType::stop), "");
   EXPECT_NO_THROW(wire::decode_ready(next(wire::MessageType::ready)));
   EXPECT_EQ(wire::decode_text(next(wire::MessageType::refused)), "no thanks");
   EXPECT_EQ(wire::decode_text(next(wire::MessageType::init_failed)), "it threw");
 
-  const wire::ResultMessage value = wire::decode_result(next(wire::MessageType::result));
-  EXPECT_EQ(value.seq, 9u);
-  EXPECT_EQ(value.index, 3u);
-  EXPECT_EQ(value.started_ns, -1);
-  EXPECT_EQ(value.finished_ns, 42);
-  EXPECT_EQ(value.status, wire::ResultStatus::value);
-  EXPECT_EQ(value.value, call_args);
-  const wire::ResultMessage error = wire::decode_result(next(wire::MessageType::result));
-  EXPECT_EQ(error.index, 5u);
-  EXPECT_EQ(error.started_ns, 1);
-  EXPECT_EQ(error.finished_ns, 2);
+  const wire::ResultMessage result = wire::decode_result(next(wire::MessageType::result));
+  EXPECT_EQ(result.seq, 9u);
+  EXPECT_EQ(result.started_ns, -1);
+  EXPECT_EQ(result.finished_ns, 42);
+  ASSERT_EQ(result.outcomes.size(), 3u);
+  EXPECT_EQ(result.outcomes[0].status, wire::ResultStatus::value);
+  EXPECT_EQ(result.outcomes[0].value, call_args);
+  const wire::ResultOutcome& error = result.outcomes[1];
   EXPECT_EQ(error.status, wire::ResultStatus::exception);
   EXPECT_EQ(error.kind, 4u);
   EXPECT_EQ(error.type_name, "std::out_of_range");
   EXPECT_EQ(error.message, "too far");
+  EXPECT_EQ(error.details, "more");
+  EXPECT_EQ(result.outcomes[2].status, wire::ResultStatus::value);
+  EXPECT_EQ(result.outcomes[2].value, "");
+  const wire::ResultMessage empty = wire::decode_result(next(wire::MessageType::result));
+  EXPECT_EQ(empty.seq, 10u);
+  EXPECT_TRUE(empty.outcomes.empty());
 
   EXPECT_FALSE(decoder.next(type, payload));
   EXPECT_TRUE(decoder.empty());
+}
+
+// A worker encodes each value in place and takes it back if encoding it threw: the
+// frame then holds the exception in the value's place, and nothing of the value.
+TEST(ProcessWire, ResultWriterTakesBackADroppedValue) {
+  std::string out("prefix");
+  wire::ResultWriter w(out, 3, 100);
+  w.begin_value();
+  out += "half a value";
+  w.drop_value();
+  w.add_exception(2, "std::bad_alloc", "no memory", "");
+  w.begin_value();
+  out += "xy";
+  w.end_value();
+  w.finish(200);
+  wire::FrameDecoder decoder;
+  decoder.feed(out.data() + 6, out.size() - 6);
+  wire::MessageType type;
+  std::string_view payload;
+  ASSERT_TRUE(decoder.next(type, payload));
+  ASSERT_EQ(type, wire::MessageType::result);
+  const wire::ResultMessage r = wire::decode_result(payload);
+  EXPECT_EQ(r.seq, 3u);
+  EXPECT_EQ(r.started_ns, 100);
+  EXPECT_EQ(r.finished_ns, 200);
+  ASSERT_EQ(r.outcomes.size(), 2u);
+  EXPECT_EQ(r.outcomes[0].status, wire::ResultStatus::exception);
+  EXPECT_EQ(r.outcomes[0].type_name, "std::bad_alloc");
+  EXPECT_EQ(r.outcomes[1].value, "xy");
+  EXPECT_EQ(out.substr(0, 6), "prefix");
 }
 
 TEST(ProcessWire, ReadyCarriesNothing) {
@@ -132,10 +159,19 @@ TEST(ProcessWire, CorruptFramingIsDetected) {
   char header[wire::kFrameHeaderBytes] = {};
   EXPECT_THROW((void)wire::parse_frame_header(header), wire::WireError);
   std::string out;
-  wire::encode_result(out, {});
-  out.resize(wire::kFrameHeaderBytes + 8);
+  wire::encode_result(out, {.outcomes = {{.value = "abc"}}});
+  const std::string whole = out;
+  out.resize(out.size() - 1);
   EXPECT_THROW((void)wire::decode_result(std::string_view(out).substr(16)), wire::WireError)
       << "a truncated result";
+  std::string bad_status = whole;
+  bad_status[wire::kFrameHeaderBytes + 28] = 7;
+  EXPECT_THROW((void)wire::decode_result(std::string_view(bad_status).substr(16)), wire::WireError)
+      << "an outcome of unknown status";
+  std::string huge_count = whole;
+  huge_count[wire::kFrameHeaderBytes + 27] = 0x7f;
+  EXPECT_THROW((void)wire::decode_result(std::string_view(huge_count).substr(16)), wire::WireError)
+      << "more outcomes than the payload could hold";
   out[4] = 99;  // unknown type
   EXPECT_THROW((void)wire::parse_frame_header(out.data()), wire::WireError);
 }

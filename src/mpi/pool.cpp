@@ -47,7 +47,7 @@
 #include "mpi/runtime.hpp"
 #include "mpi/wait.hpp"
 #include "process/image.hpp"
-#include "process/remote_exception.hpp"
+#include "process/results.hpp"
 #include "process/wire.hpp"
 
 namespace concurrent::futures {
@@ -74,8 +74,6 @@ struct InFlight {
   std::uint64_t seq = 0;
   std::unique_ptr<ProcessCall> call;
   std::vector<std::uint32_t> indices;  // the items that were sent (not cancelled)
-  std::size_t received = 0;
-  std::int64_t started_ns = 0;
 };
 
 struct WorkerRank {
@@ -368,7 +366,7 @@ bool MPIPoolCore::dispatch_one(WorkerRank& w) {
   message.entry_key = call->entry_key;
   message.fn = call->fn_bytes;
   message.items.reserve(flight.indices.size());
-  for (std::uint32_t i : flight.indices) message.items.push_back({i, call->item_args(i)});
+  for (std::uint32_t i : flight.indices) message.items.push_back(call->item_args(i));
   wire::encode_call(frame, message);
   if (frame.size() > kMaxMessageBytes) {
     const std::string message = fmt::format(
@@ -481,25 +479,14 @@ void MPIPoolCore::handle_frame(WorkerRank& w, wire::MessageType type, std::strin
   const wire::ResultMessage r = wire::decode_result(payload);
   if (w.in_flight.empty()) throw wire::WireError("a result for no call");
   InFlight& flight = w.in_flight.front();
-  if (r.seq != flight.seq || flight.received >= flight.indices.size() ||
-      r.index != flight.indices[flight.received]) {
+  if (r.seq != flight.seq) {
     throw wire::WireError("a result that does not match the call it should answer");
   }
-  if (flight.received == 0) flight.started_ns = r.started_ns;
-  ++flight.received;
-  ProcessCall& call = *flight.call;
-  // Runs done-callbacks on this thread.
-  if (r.status == wire::ResultStatus::value) {
-    call.sink->deliver(r.index, r.value);
-  } else {
-    call.sink->fail(r.index, rebuild_exception(r.kind, r.type_name, r.message, r.details));
-  }
-  if (flight.received == flight.indices.size()) {
-    w.last_call = std::chrono::nanoseconds(r.finished_ns - flight.started_ns);
-    w.front_since = std::chrono::steady_clock::now();
-    w.in_flight.pop_front();
-    --in_flight_calls_;
-  }
+  finish_call(*flight.call, flight.indices, r);  // runs done-callbacks on this thread
+  w.last_call = std::chrono::nanoseconds(r.finished_ns - r.started_ns);
+  w.front_since = std::chrono::steady_clock::now();
+  w.in_flight.pop_front();
+  --in_flight_calls_;
 }
 
 void MPIPoolCore::stop_workers() {

@@ -73,8 +73,6 @@ struct InFlight {
   std::uint64_t seq = 0;
   std::unique_ptr<ProcessCall> call;
   std::vector<std::uint32_t> indices;  // the items that were sent (not cancelled)
-  std::size_t received = 0;
-  std::int64_t started_ns = 0;  // when the worker began its first item (steady clock)
 };
 
 // A worker process as the management thread tracks it.

@@ -147,9 +147,9 @@ void ProcessPoolCore::kill_and_reap_all() {
     }
     // The in-flight calls stay with their promises until break_pool fails them.
     for (InFlight& flight : w.in_flight) {
-      for (std::size_t i = flight.received; i < flight.indices.size(); ++i) {
+      for (std::uint32_t i : flight.indices) {
         flight.call->sink->fail(
-            flight.indices[i],
+            i,
             std::make_exception_ptr(BrokenProcessPool("the worker running this call was stopped")));
       }
     }

@@ -47,7 +47,7 @@ bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
   message.entry_key = call->entry_key;
   message.fn = call->fn_bytes;
   message.items.reserve(flight.indices.size());
-  for (std::uint32_t i : flight.indices) message.items.push_back({i, call->item_args(i)});
+  for (std::uint32_t i : flight.indices) message.items.push_back(call->item_args(i));
   wire::encode_call(w.out, message);
   // The arguments now live in the frame; keep only what the results need.
   call->args = std::string();

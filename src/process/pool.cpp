@@ -60,7 +60,8 @@
 //   startup.cpp      options, the configuration message, starting a worker
 //   loop.cpp         the management thread's poll loop
 //   dispatch.cpp     choosing a worker, writing calls, reading sockets
-//   results.cpp      matching results to calls and finishing their futures
+//   results.cpp      matching results to calls and finishing their futures (the
+//                    finishing, results.hpp, is shared with the MPI pool)
 //   deaths.cpp       reaping workers, retirements, breaking the pool
 //   child.cpp        spawning this executable again, pidfds, exit statuses
 //   fork_server.cpp  the fork server: protocol, the pool's client and the server

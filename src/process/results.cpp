@@ -1,9 +1,12 @@
 // Result handling on the management thread: matching each result frame to the call it
-// answers, finishing its future (done-callbacks run here), and the worker's call times.
+// answers, finishing its futures (done-callbacks run here), and the worker's call times.
 #include <fmt/format.h>
+
+#include <string>
 
 #include "process/core.hpp"
 #include "process/remote_exception.hpp"
+#include "process/results.hpp"
 
 namespace concurrent::futures::detail {
 
@@ -27,33 +30,45 @@ void ProcessPoolCore::handle_frame(WorkerProcess& w, wire::MessageType type,
   const wire::ResultMessage r = wire::decode_result(payload);
   if (w.in_flight.empty()) throw wire::WireError("a result for no call");
   InFlight& flight = w.in_flight.front();
-  if (r.seq != flight.seq || flight.received >= flight.indices.size() ||
-      r.index != flight.indices[flight.received]) {
+  if (r.seq != flight.seq) {
     throw wire::WireError("a result that does not match the call it should answer");
   }
-  if (flight.received == 0) flight.started_ns = r.started_ns;
-  ++flight.received;
   ProcessCall& call = *flight.call;
-  if (timeline_ && r.index < call.timeline_ids.size()) {
+  if (timeline_) {
+    // The worker times the call as a whole: each of its items is shown spanning it.
     using Clock = std::chrono::steady_clock;
-    timeline_->on_run(call.timeline_ids[r.index], fmt::format("pid {}", w.pid),
-                      Clock::time_point(std::chrono::nanoseconds(r.started_ns)),
-                      Clock::time_point(std::chrono::nanoseconds(r.finished_ns)));
+    const Clock::time_point started(std::chrono::nanoseconds(r.started_ns));
+    const Clock::time_point finished(std::chrono::nanoseconds(r.finished_ns));
+    const std::string worker = fmt::format("pid {}", w.pid);
+    for (std::uint32_t i : flight.indices) {
+      if (i < call.timeline_ids.size()) {
+        timeline_->on_run(call.timeline_ids[i], worker, started, finished);
+      }
+    }
   }
-  // Runs done-callbacks on this thread.
-  if (r.status == wire::ResultStatus::value) {
-    call.sink->deliver(r.index, r.value);
-  } else {
-    call.sink->fail(r.index, rebuild_exception(r.kind, r.type_name, r.message, r.details));
+  finish_call(call, flight.indices, r);
+  w.last_call = std::chrono::nanoseconds(r.finished_ns - r.started_ns);
+  // The next call began no later than now. (Not at r.finished_ns: when this thread
+  // reads results late, that would make short calls look long and stop batching
+  // exactly when the pool is busiest.)
+  w.front_since = std::chrono::steady_clock::now();
+  w.in_flight.pop_front();
+  --in_flight_calls_;
+}
+
+void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
+                 const wire::ResultMessage& r) {
+  if (r.outcomes.size() != indices.size()) {
+    throw wire::WireError(fmt::format("a result with {} outcomes for a call of {} items",
+                                      r.outcomes.size(), indices.size()));
   }
-  if (flight.received == flight.indices.size()) {
-    w.last_call = std::chrono::nanoseconds(r.finished_ns - flight.started_ns);
-    // The next call began no later than now. (Not at r.finished_ns: when this thread
-    // reads results late, that would make short calls look long and stop batching
-    // exactly when the pool is busiest.)
-    w.front_since = std::chrono::steady_clock::now();
-    w.in_flight.pop_front();
-    --in_flight_calls_;
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    const wire::ResultOutcome& o = r.outcomes[k];
+    if (o.status == wire::ResultStatus::value) {
+      call.sink->deliver(indices[k], o.value);
+    } else {
+      call.sink->fail(indices[k], rebuild_exception(o.kind, o.type_name, o.message, o.details));
+    }
   }
 }
 

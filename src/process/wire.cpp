@@ -8,43 +8,9 @@
 
 namespace concurrent::futures::detail::wire {
 
-const char* Reader::take(std::size_t n) {
-  if (n > in_.size() - pos_) {
-    throw WireError(
-        fmt::format("truncated message: wanted {} more bytes, {} left", n, in_.size() - pos_));
-  }
-  const char* p = in_.data() + pos_;
-  pos_ += n;
-  return p;
-}
-
-std::uint8_t Reader::u8() { return static_cast<std::uint8_t>(*take(1)); }
-
-std::uint32_t Reader::u32() {
-  std::uint32_t v;
-  std::memcpy(&v, take(sizeof v), sizeof v);
-  return v;
-}
-
-std::uint64_t Reader::u64() {
-  std::uint64_t v;
-  std::memcpy(&v, take(sizeof v), sizeof v);
-  return v;
-}
-
-std::int64_t Reader::i64() {
-  std::int64_t v;
-  std::memcpy(&v, take(sizeof v), sizeof v);
-  return v;
-}
-
-std::string_view Reader::str() {
-  const std::uint64_t n = u64();
-  if (n > in_.size() - pos_) {
-    throw WireError(
-        fmt::format("truncated message: a string of {} bytes with {} left", n, in_.size() - pos_));
-  }
-  return std::string_view(take(static_cast<std::size_t>(n)), static_cast<std::size_t>(n));
+void Reader::throw_truncated(std::uint64_t wanted, const char* what) const {
+  throw WireError(fmt::format("truncated message: {} of {} bytes with {} left", what, wanted,
+                              in_.size() - pos_));
 }
 
 void Reader::expect_end() const {
@@ -176,10 +142,7 @@ void encode_call(std::string& out, const CallMessage& m) {
   w.str(m.entry_key);
   w.str(m.fn);
   w.u32(static_cast<std::uint32_t>(m.items.size()));
-  for (const CallItemView& item : m.items) {
-    w.u32(item.index);
-    w.str(item.args);
-  }
+  for (std::string_view args : m.items) w.bytes(args);
   end_frame(out, start);
 }
 
@@ -190,59 +153,107 @@ CallMessage decode_call(std::string_view payload) {
   m.entry_key = r.str();
   m.fn = r.str();
   const std::uint32_t count = r.u32();
-  // Each item takes at least 12 bytes, which bounds the reservation by the payload.
-  if (count > payload.size() / 12) throw WireError("call message: item count too large");
-  m.items.reserve(count);
-  for (std::uint32_t i = 0; i < count; ++i) {
-    CallItemView item;
-    item.index = r.u32();
-    item.args = r.str();
-    m.items.push_back(item);
-  }
+  // Each item takes at least 4 bytes, which bounds the reservation by the payload.
+  if (count > payload.size() / 4) throw WireError("call message: item count too large");
+  m.items.resize(count);
+  for (std::string_view& args : m.items) args = r.bytes();
   r.expect_end();
   return m;
 }
 
 void encode_stop(std::string& out) { end_frame(out, begin_frame(out, MessageType::stop)); }
 
+namespace {
+
+// Where a result frame's fields sit in its payload.
+constexpr std::size_t kResultFinishedAt = 16;
+constexpr std::size_t kResultCountAt = 24;
+
+}  // namespace
+
+ResultWriter::ResultWriter(std::string& out, std::uint64_t seq, std::int64_t started_ns)
+    : out_(out), frame_start_(begin_frame(out, MessageType::result)) {
+  Writer w(out_);
+  w.u64(seq);
+  w.i64(started_ns);
+  w.i64(0);  // finished_ns, written by finish()
+  w.u32(0);  // count, written by finish()
+}
+
+void ResultWriter::begin_value() {
+  value_start_ = out_.size();
+  Writer w(out_);
+  w.u8(static_cast<std::uint8_t>(ResultStatus::value));
+  w.u32(0);  // the length, written by end_value()
+}
+
+void ResultWriter::end_value() {
+  const auto length = static_cast<std::uint32_t>(out_.size() - value_start_ - 5);
+  std::memcpy(out_.data() + value_start_ + 1, &length, sizeof length);
+  ++count_;
+}
+
+void ResultWriter::drop_value() { out_.resize(value_start_); }
+
+void ResultWriter::add_value(std::string_view value) {
+  begin_value();
+  out_.append(value);
+  end_value();
+}
+
+void ResultWriter::add_exception(std::uint8_t kind, std::string_view type_name,
+                                 std::string_view message, std::string_view details) {
+  Writer w(out_);
+  w.u8(static_cast<std::uint8_t>(ResultStatus::exception));
+  w.u8(kind);
+  w.str(type_name);
+  w.str(message);
+  w.str(details);
+  ++count_;
+}
+
+void ResultWriter::finish(std::int64_t finished_ns) {
+  char* payload = out_.data() + frame_start_ + kFrameHeaderBytes;
+  std::memcpy(payload + kResultFinishedAt, &finished_ns, sizeof finished_ns);
+  std::memcpy(payload + kResultCountAt, &count_, sizeof count_);
+  end_frame(out_, frame_start_);
+}
+
 void encode_result(std::string& out, const ResultMessage& m) {
-  const std::size_t start = begin_frame(out, MessageType::result);
-  Writer w(out);
-  w.u64(m.seq);
-  w.u32(m.index);
-  w.i64(m.started_ns);
-  w.i64(m.finished_ns);
-  w.u8(static_cast<std::uint8_t>(m.status));
-  if (m.status == ResultStatus::value) {
-    w.str(m.value);
-  } else {
-    w.u8(m.kind);
-    w.str(m.type_name);
-    w.str(m.message);
-    w.str(m.details);
+  ResultWriter w(out, m.seq, m.started_ns);
+  for (const ResultOutcome& o : m.outcomes) {
+    if (o.status == ResultStatus::value) {
+      w.add_value(o.value);
+    } else {
+      w.add_exception(o.kind, o.type_name, o.message, o.details);
+    }
   }
-  end_frame(out, start);
+  w.finish(m.finished_ns);
 }
 
 ResultMessage decode_result(std::string_view payload) {
   Reader r(payload);
   ResultMessage m;
   m.seq = r.u64();
-  m.index = r.u32();
   m.started_ns = r.i64();
   m.finished_ns = r.i64();
-  const std::uint8_t status = r.u8();
-  if (status == static_cast<std::uint8_t>(ResultStatus::value)) {
-    m.status = ResultStatus::value;
-    m.value = r.str();
-  } else if (status == static_cast<std::uint8_t>(ResultStatus::exception)) {
-    m.status = ResultStatus::exception;
-    m.kind = r.u8();
-    m.type_name = r.str();
-    m.message = r.str();
-    m.details = r.str();
-  } else {
-    throw WireError(fmt::format("result message: unknown status {}", status));
+  const std::uint32_t count = r.u32();
+  // Each outcome takes at least 5 bytes, which bounds the reservation by the payload.
+  if (count > payload.size() / 5) throw WireError("result message: outcome count too large");
+  m.outcomes.resize(count);
+  for (ResultOutcome& o : m.outcomes) {
+    const std::uint8_t status = r.u8();
+    if (status == static_cast<std::uint8_t>(ResultStatus::value)) {
+      o.value = r.bytes();
+    } else if (status == static_cast<std::uint8_t>(ResultStatus::exception)) {
+      o.status = ResultStatus::exception;
+      o.kind = r.u8();
+      o.type_name = r.str();
+      o.message = r.str();
+      o.details = r.str();
+    } else {
+      throw WireError(fmt::format("result message: unknown status {}", status));
+    }
   }
   r.expect_end();
   return m;

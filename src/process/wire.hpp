@@ -11,19 +11,22 @@
 //   parent → worker
 //     config   build_id:str  max_tasks:u64  has_init:u8
 //              [init_key:str  init_fn:str  init_args:str]
-//     call     seq:u64  entry_key:str  fn:str  count:u32  { index:u32  args:str }*count
+//     call     seq:u64  entry_key:str  fn:str  count:u32  { args:bytes }*count
 //     stop     (empty)
 //   worker → parent
 //     ready    (empty)
 //     refused  message:str                      (then the worker exits)
 //     init_failed  message:str                  (then the worker exits)
-//     result   seq:u64  index:u32  started_ns:i64  finished_ns:i64  status:u8
-//              status 0: value:str
-//              status 1: kind:u8  type_name:str  message:str  details:str
+//     result   seq:u64  started_ns:i64  finished_ns:i64  count:u32  { outcome }*count
+//              outcome := status:u8
+//                status 0: value:bytes
+//                status 1: kind:u8  type_name:str  message:str  details:str
 //     details  exact:u8  mangled_name:str  has_state:u8  [state:str]
 //              code:i32  category:u8  category_name:str  what_arg:str  path1:str  path2:str
 //
-//   str := length:u64 bytes[length]
+//   str := length:u64 bytes[length]       bytes := length:u32 bytes[length]
+//   (bytes for what there is one of per item, where eight bytes of length would be
+//   more than a small value itself; every frame is below 2^31 bytes anyway)
 //
 // An exception is sent as the nearest type the parent can rebuild (kind, an index into
 // remote_exception.cpp's list), whether it was exactly that type (exact), and what the
@@ -31,9 +34,11 @@
 // std::system_error's code and category (1-4: generic, system, iostream, future; 5: other,
 // named by category_name) and its what() argument, a filesystem_error's paths.
 //
-// A result's started_ns/finished_ns are the worker's steady clock (CLOCK_MONOTONIC,
-// shared by every process on the machine) around the item's run; the pool uses them for
-// its timeline and to dispatch by call length.
+// One result message answers one call message: an outcome per item, in the order of
+// the call's items, so that a map() chunk is one message each way and the parent
+// finishes it at once. Its started_ns/finished_ns are the worker's steady clock
+// (CLOCK_MONOTONIC, shared by every process on the machine) around the run of all its
+// items; the pool uses them for its timeline and to dispatch by call length.
 //
 // Each message has one encoder, beside its decoder (wire.cpp); encoders append a whole
 // frame to `out`.
@@ -45,6 +50,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -85,26 +91,51 @@ class Writer {
     u64(s.size());
     out_.append(s.data(), s.size());
   }
+  // Precondition: s.size() < 2^32 (every frame is below kMaxFrameBytes).
+  void bytes(std::string_view s) {
+    u32(static_cast<std::uint32_t>(s.size()));
+    out_.append(s.data(), s.size());
+  }
 
  private:
   void raw(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
   std::string& out_;
 };
 
+// Reads a message's fields; inline, as every element of a map() chunk passes through it.
 class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
-  std::uint8_t u8();
-  std::uint32_t u32();
-  std::uint64_t u64();
-  std::int64_t i64();
-  std::string_view str();
+  std::uint8_t u8() { return static_cast<std::uint8_t>(*take(1)); }
+  std::uint32_t u32() { return fixed<std::uint32_t>(); }
+  std::uint64_t u64() { return fixed<std::uint64_t>(); }
+  std::int64_t i64() { return fixed<std::int64_t>(); }
+  std::string_view str() { return sized(u64(), "a string"); }
+  std::string_view bytes() { return sized(u32(), "a value"); }
   bool at_end() const { return pos_ == in_.size(); }
   // Throws WireError unless every byte was read.
   void expect_end() const;
 
  private:
-  const char* take(std::size_t n);
+  template <class T>
+  T fixed() {
+    T v;
+    std::memcpy(&v, take(sizeof v), sizeof v);
+    return v;
+  }
+  const char* take(std::size_t n) {
+    if (n > in_.size() - pos_) throw_truncated(n, "a field");
+    const char* p = in_.data() + pos_;
+    pos_ += n;
+    return p;
+  }
+  std::string_view sized(std::uint64_t n, const char* what) {
+    if (n > in_.size() - pos_) throw_truncated(n, what);
+    const auto size = static_cast<std::size_t>(n);
+    return std::string_view(take(size), size);
+  }
+  [[noreturn]] void throw_truncated(std::uint64_t wanted, const char* what) const;
+
   std::string_view in_;
   std::size_t pos_ = 0;
 };
@@ -155,15 +186,11 @@ struct ConfigMessage {
 void encode_config(std::string& out, const ConfigMessage& m);
 ConfigMessage decode_config(std::string_view payload);
 
-struct CallItemView {
-  std::uint32_t index = 0;
-  std::string_view args = {};
-};
 struct CallMessage {
   std::uint64_t seq = 0;
   std::string_view entry_key = {};
   std::string_view fn = {};
-  std::vector<CallItemView> items = {};
+  std::vector<std::string_view> items = {};  // each item's encoded arguments
 };
 void encode_call(std::string& out, const CallMessage& m);
 CallMessage decode_call(std::string_view payload);
@@ -172,11 +199,8 @@ void encode_stop(std::string& out);
 
 enum class ResultStatus : std::uint8_t { value = 0, exception = 1 };
 
-struct ResultMessage {
-  std::uint64_t seq = 0;
-  std::uint32_t index = 0;
-  std::int64_t started_ns = 0;
-  std::int64_t finished_ns = 0;
+// One item's outcome: its encoded value, or the exception it threw.
+struct ResultOutcome {
   ResultStatus status = ResultStatus::value;
   std::string_view value = {};  // status value
   std::uint8_t kind = 0;        // status exception
@@ -184,8 +208,39 @@ struct ResultMessage {
   std::string_view message = {};
   std::string_view details = {};
 };
+
+struct ResultMessage {
+  std::uint64_t seq = 0;
+  std::int64_t started_ns = 0;
+  std::int64_t finished_ns = 0;
+  std::vector<ResultOutcome> outcomes = {};
+};
 void encode_result(std::string& out, const ResultMessage& m);
 ResultMessage decode_result(std::string_view payload);
+
+// Builds a result frame in place at the end of `out`, outcome by outcome, so that a
+// worker encodes each value straight into the buffer it sends (encode_result uses it
+// too: one encoder). `out` may be written only through this writer until finish().
+class ResultWriter {
+ public:
+  ResultWriter(std::string& out, std::uint64_t seq, std::int64_t started_ns);
+  // A value outcome: begin_value(), then append the value's bytes to `out`, then
+  // end_value(); or drop_value() to take back what was appended since begin_value().
+  void begin_value();
+  void end_value();
+  void drop_value();
+  void add_value(std::string_view value);
+  void add_exception(std::uint8_t kind, std::string_view type_name, std::string_view message,
+                     std::string_view details);
+  // Completes the frame.
+  void finish(std::int64_t finished_ns);
+
+ private:
+  std::string& out_;
+  std::size_t frame_start_;
+  std::size_t value_start_ = 0;  // where the open value's status byte is
+  std::uint32_t count_ = 0;
+};
 
 // refused and init_failed: a sentence for BrokenProcessPool's message.
 void encode_text(std::string& out, MessageType type, std::string_view text);

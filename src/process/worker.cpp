@@ -55,11 +55,6 @@ namespace concurrent::futures::detail {
 
 namespace {
 
-// Results of one call message are written when the call ends, or earlier once this many
-// bytes wait. Larger: fewer system calls for chunks of small results; smaller: the
-// parent hears of finished items of a long chunk sooner.
-constexpr std::size_t kResultFlushBytes = std::size_t{64} * 1024;
-
 // Set by the hook when it runs from a shared library (see the top of this file).
 bool g_before_executable_initializers = false;
 // Set by the hook once it knows this process is a worker or the fork server.
@@ -134,66 +129,45 @@ class Channel final : public ResultOutput {
   std::chrono::steady_clock::duration last_gap_{};
 };
 
+// Runs the items of one call message, encoding each outcome straight into the channel's
+// buffer as one result frame.
 class Runner final : public ItemRunner {
  public:
-  Runner(ResultOutput& channel, std::uint64_t seq, const std::vector<std::uint32_t>& indices)
-      : channel_(channel), seq_(seq), indices_(indices) {}
+  // The call's start and end times travel with or without a timeline: the pool
+  // dispatches by call length (kShortCall in core.hpp). Two clock readings per call,
+  // not per item: for a chunk of tiny items they would cost more than the items.
+  Runner(ResultOutput& channel, std::uint64_t seq)
+      : out_(channel.out()), result_(out_, seq, now_ns()) {}
 
-  // Every result carries its start and end times, with or without a timeline: the pool
-  // dispatches by call length (kShortCall in core.hpp).
   void run_item(std::size_t index, Body body, void* context) override {
-    const std::int64_t started = now_ns();
-    value_.clear();
-    std::exception_ptr error;
+    result_.begin_value();
     try {
-      body(context, index, value_);
+      body(context, index, out_);
+      result_.end_value();
     } catch (...) {
-      error = std::current_exception();
+      result_.drop_value();
+      const EncodedException e = encode_exception(std::current_exception());
+      result_.add_exception(e.kind, e.type_name, e.message, e.details);
     }
-    wire::ResultMessage result;
-    result.seq = seq_;
-    result.index = indices_[index];
-    result.started_ns = started;
-    result.finished_ns = now_ns();
-    EncodedException e;
-    if (!error) {
-      result.value = value_;
-    } else {
-      e = encode_exception(error);
-      result.status = wire::ResultStatus::exception;
-      result.kind = e.kind;
-      result.type_name = e.type_name;
-      result.message = e.message;
-      result.details = e.details;
-    }
-    std::string& out = channel_.out();
-    wire::encode_result(out, result);
-    if (out.size() >= kResultFlushBytes) channel_.flush();
   }
 
+  void finish() { result_.finish(now_ns()); }
+
  private:
-  ResultOutput& channel_;
-  std::uint64_t seq_;
-  const std::vector<std::uint32_t>& indices_;
-  std::string value_;
+  std::string& out_;
+  wire::ResultWriter result_;
 };
 
 }  // namespace
 
 void run_call(ResultOutput& channel, const wire::CallMessage& call) {
-  std::vector<std::uint32_t> indices;
-  std::vector<std::string_view> args;
-  indices.reserve(call.items.size());
-  args.reserve(call.items.size());
-  for (const wire::CallItemView& item : call.items) {
-    indices.push_back(item.index);
-    args.push_back(item.args);
-  }
-  Runner runner(channel, call.seq, indices);
+  const std::vector<std::string_view>& args = call.items;
+  Runner runner(channel, call.seq);
   bool ambiguous = false;
   const EntryFn entry = find_process_entry(call.entry_key, &ambiguous);
   if (entry != nullptr) {
     entry(call.fn, args, runner);
+    runner.finish();
     return;
   }
   const std::string reason =
@@ -207,6 +181,7 @@ void run_call(ResultOutput& channel, const wire::CallMessage& call) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     runner.run_item(i, &Fail::body, const_cast<std::string*>(&reason));
   }
+  runner.finish();
 }
 
 bool run_initializer(const wire::ConfigMessage& config, std::string& error) {

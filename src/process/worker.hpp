@@ -30,7 +30,7 @@ class ResultOutput {
 };
 
 // Runs the items of `call` through its entry (or fails each, if there is none),
-// appending one result frame per item to `output` and flushing it now and then.
+// appending one result frame with every item's outcome to `output` (the caller flushes).
 void run_call(ResultOutput& output, const wire::CallMessage& call);
 
 // Runs the configuration's initializer; false (with `error` saying why) if it failed.

@@ -204,9 +204,11 @@ class ProcessPoolExecutor {
   auto submit(Fn&& fn, Args&&... args);
 
   // fn applied to the zipped elements of `iterables`, as an input range of results in
-  // input order. `chunksize` elements travel to a worker in one message; each still
-  // gets its own future, so one failing element does not hide the others. `buffersize`
-  // counts chunks, as in Python.
+  // input order. `chunksize` elements travel to a worker in one message and their
+  // results come back in one; each element keeps its own value or exception, so one
+  // failing element does not hide the others. `buffersize` counts chunks, as in
+  // Python. Destroying the range, or a timeout, cancels the chunks not yet sent to a
+  // worker; a chunk is started, and cancelled, as a whole.
   template <class Fn, class... Iterables>
   requires(!std::is_same_v<std::decay_t<Fn>, MapOptions>) auto map(Fn&& fn,
                                                                    Iterables&&... iterables) {
@@ -304,7 +306,7 @@ void append_process_args(ProcessCall& call, ValueWriter& writer, Args&&... args)
 
 // map()'s Source for a pool of worker processes (`Core`: ProcessPoolCore, or
 // MPIPoolCore): each batch is one chunk of up to `chunksize` elements, sent as one
-// message, with one future per element.
+// message and answered by one, behind one future (ChunkSink).
 template <class Core, class R, class Fn, class... Iterables>
 class ProcessMapSource {
  public:
@@ -362,8 +364,8 @@ class ProcessMapSource {
     save_callable(fn_, message.fn_bytes);
     message.args = std::move(call.args);
     message.ends = std::move(call.ends);
-    auto sink = std::make_unique<PromiseSink<R>>(message.size());
-    for (std::size_t i = 0; i < message.size(); ++i) out.push_back(sink->future(i));
+    auto sink = std::make_unique<ChunkSink<R>>(message.size());
+    out.emplace_back(sink->future(), message.size());
     message.sink = std::move(sink);
     call.args = std::string();
     call.ends = {};

@@ -81,7 +81,10 @@ class MapBatch {
   // Element i: blocks until the batch is done, rethrows the element's exception
   // (CancelledError if the batch was cancelled).
   const R& get(std::size_t i) const {
-    return chunk_.valid() ? chunk_.result().get(i) : single_.result();
+    if (!chunk_.valid()) return single_.result();
+    // Once per chunk, not per element: result() locks, the elements need not.
+    if (chunk_results_ == nullptr) chunk_results_ = &chunk_.result();
+    return chunk_results_->get(i);
   }
   void cancel() const {
     if (chunk_.valid()) {
@@ -94,6 +97,7 @@ class MapBatch {
  private:
   Future<R> single_;
   Future<ChunkResults<R>> chunk_;
+  mutable const ChunkResults<R>* chunk_results_ = nullptr;  // chunk_'s, once it succeeded
   std::size_t size_ = 1;
 };
 

@@ -5,14 +5,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
+#include "concurrent/futures/detail/map_range.hpp"
 #include "concurrent/futures/detail/process_serialization.hpp"
 #include "concurrent/futures/future.hpp"
 
@@ -37,7 +40,8 @@ void save_callable(const F& fn, std::string& out) {
   }
 }
 
-// The futures of one call message's items, by index.
+// The futures of one call message's items, by index. The pool finishes the items it
+// sent in index order; failing an item that is already finished changes nothing.
 class CallSink {
  public:
   virtual ~CallSink() = default;
@@ -48,6 +52,30 @@ class CallSink {
   virtual void deliver(std::size_t i, std::string_view bytes) noexcept = 0;
   virtual void fail(std::size_t i, std::exception_ptr error) noexcept = 0;
 };
+
+// Decodes one result of type R (void: no bytes) from `bytes`.
+template <class R>
+R decode_process_result(std::optional<ValueReader>& reader, std::string_view bytes) {
+  if constexpr (std::is_void_v<R>) {
+    if (!bytes.empty()) throw cereal::Exception("a void call returned a value");
+  } else if constexpr (is_raw_binary_v<R>) {  // what the reader would do, without it
+    if (bytes.size() != sizeof(R)) {
+      throw cereal::Exception("a result of " + std::to_string(bytes.size()) + " bytes for a " +
+                              std::to_string(sizeof(R)) +
+                              "-byte value; sender and receiver disagree on its type");
+    }
+    R value;
+    std::memcpy(&value, bytes.data(), sizeof value);
+    return value;
+  } else {
+    if (!reader) reader.emplace();
+    R value{};
+    reader->reset(bytes);
+    reader->read(value);
+    reader->expect_end();
+    return value;
+  }
+}
 
 template <class R>
 class PromiseSink final : public CallSink {
@@ -67,15 +95,10 @@ class PromiseSink final : public CallSink {
   void deliver(std::size_t i, std::string_view bytes) noexcept override {
     try {
       if constexpr (std::is_void_v<R>) {
-        if (!bytes.empty()) throw cereal::Exception("a void call returned a value");
+        decode_process_result<R>(reader_, bytes);
         promises_[i].set_result();
       } else {
-        if (!reader_) reader_.emplace();
-        R value{};
-        reader_->reset(bytes);
-        reader_->read(value);
-        reader_->expect_end();
-        promises_[i].set_result(std::move(value));
+        promises_[i].set_result(decode_process_result<R>(reader_, bytes));
       }
     } catch (...) {
       fail(i, std::current_exception());
@@ -88,6 +111,69 @@ class PromiseSink final : public CallSink {
  private:
   std::vector<Promise<R>> promises_;
   std::optional<ValueReader> reader_;  // used by the pool's management thread only
+};
+
+// The futures of a map() chunk: one Future<ChunkResults<R>> for all its items, not one
+// per item (the allocations, locks and wake-ups of a future per element cost more than
+// the elements themselves). It finishes once the last item's outcome is in; the reader
+// finds each element's value or exception in its place. The chunk is started and
+// cancelled as a whole.
+template <class R>
+class ChunkSink final : public CallSink {
+ public:
+  explicit ChunkSink(std::size_t n) : size_(n) { results_.reserve(n); }
+
+  Future<ChunkResults<R>> future() const { return promise_.get_future(); }
+
+  bool start(std::size_t) noexcept override {
+    if (!decided_) {
+      decided_ = true;
+      try {
+        started_ = promise_.set_running_or_notify_cancel();
+      } catch (...) {
+        started_ = false;
+      }
+    }
+    return started_;
+  }
+  void cancel(std::size_t) noexcept override { promise_.get_future().cancel(); }
+  void deliver(std::size_t i, std::string_view bytes) noexcept override {
+    try {
+      R value = decode_process_result<R>(reader_, bytes);
+      if (i != results_.size()) throw std::logic_error("a chunk's results arrived out of order");
+      results_.add_value(std::move(value));
+      finish_if_complete();
+    } catch (...) {
+      fail(i, std::current_exception());
+    }
+  }
+  // Out of order (the pool failing a chunk it had already begun to finish), the error
+  // fails the chunk as a whole: every element rethrows it.
+  void fail(std::size_t i, std::exception_ptr error) noexcept override {
+    if (i == results_.size() && i < size_) {
+      results_.add_error(std::move(error));
+      finish_if_complete();
+    } else {
+      (void)CoreAccess::core(promise_.get_future())->try_set_exception(std::move(error));
+    }
+  }
+
+ private:
+  void finish_if_complete() noexcept {
+    if (results_.size() != size_) return;
+    try {
+      promise_.set_result(std::move(results_));
+    } catch (...) {  // already failed as a whole, or moving an R threw
+      (void)CoreAccess::core(promise_.get_future())->try_set_exception(std::current_exception());
+    }
+  }
+
+  std::size_t size_;
+  Promise<ChunkResults<R>> promise_;
+  ChunkResults<R> results_;            // reserved up front: adding never allocates
+  std::optional<ValueReader> reader_;  // used by the pool's management thread only
+  bool decided_ = false;               // start() asked the future once
+  bool started_ = false;
 };
 
 // One message's worth of work on its way to a worker: the entry, the callable, and the

@@ -1,0 +1,21 @@
+// Finishing a call's futures from the result message that answers it: shared by the
+// process pool (results.cpp) and the MPI pool, which speak the same wire format.
+// Private to the library.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "concurrent/futures/detail/process_call.hpp"
+#include "process/wire.hpp"
+
+namespace concurrent::futures::detail {
+
+// Finishes the futures of the items of `call` listed in `indices` (the items that were
+// sent, in the order sent) from `r`, one outcome each, in that order; done-callbacks
+// run on this thread. Throws wire::WireError, finishing nothing, unless `r` holds
+// exactly one outcome per item.
+void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
+                 const wire::ResultMessage& r);
+
+}  // namespace concurrent::futures::detail
