@@ -9,16 +9,23 @@
 //   submit_then_results        20,000 no-op submits, then every result, 2 workers
 //                              (target: at least 100,000 tasks/s)
 //   map_chunked                map over 1,000,000 ints with chunksize 1,000, 2 workers
-//                              (target: at least 5 million items/s)
+//                              (target: at least 5x Python's; bytes_per_second counts
+//                              the ints' own bytes, 4 out and 4 back per item)
 //   start_to_first_result/<m>  construction of a 2-worker pool to its first result
 //                              (target for spawn and forkserver: at most 20 ms)
 //   latency/cf_process_pool    round trips with the pool let idle 200 µs between them,
 //                              as latency/<library> in cf_micro_bench
+//   latency/pipe_ping_pong     the floor for that: one byte to another process and back
+//                              through two blocking pipes, with the same 200 µs of quiet
+//                              (target for the pool: at most 3x this)
 //   map/cf_process_pool        map() with a chunksize sweep, as map/cf in cf_micro_bench
 //
 //   process_pool_bench [--cf_scale=smoke|quick|full] [Google Benchmark flags]
 //
 // Every benchmark uses real time: the work runs in other processes.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -80,6 +87,7 @@ void map_chunked(benchmark::State& state, int items) {
     benchmark::DoNotOptimize(sum);
   }
   state.SetItemsProcessed(state.iterations() * items);
+  state.SetBytesProcessed(state.iterations() * items * 2 * std::int64_t{sizeof(int)});
 }
 
 void start_to_first_result(benchmark::State& state, cf::StartMethod method) {
@@ -98,6 +106,44 @@ void latency_cf_process_pool(benchmark::State& state, int samples) {
   cf::ProcessPoolExecutor pool(1);
   for (int i = 0; i < 4; ++i) pool.submit(noop).result();
   measure_latency(state, samples, [&] { benchmark::DoNotOptimize(pool.submit(noop).result()); });
+}
+
+// Two processes, two blocking pipes, one byte each way: two wake-ups per round trip,
+// the least any process pool's round trip can cost.
+void latency_pipe_ping_pong(benchmark::State& state, int samples) {
+  int to_child[2];
+  int to_parent[2];
+  if (::pipe(to_child) != 0 || ::pipe(to_parent) != 0) {
+    state.SkipWithError("pipe() failed");
+    return;
+  }
+  const pid_t child = ::fork();
+  if (child < 0) {
+    state.SkipWithError("fork() failed");
+    return;
+  }
+  if (child == 0) {
+    // The echo: only the ends it uses stay open, so that it sees end of file once the
+    // parent closes its writing end, and the parent sees it go.
+    ::close(to_child[1]);
+    ::close(to_parent[0]);
+    char byte;
+    while (::read(to_child[0], &byte, 1) == 1) {
+      if (::write(to_parent[1], &byte, 1) != 1) break;
+    }
+    ::_exit(0);
+  }
+  ::close(to_child[0]);
+  ::close(to_parent[1]);
+  bool ok = true;
+  measure_latency(state, samples, [&] {
+    char byte = 1;
+    ok = ok && ::write(to_child[1], &byte, 1) == 1 && ::read(to_parent[0], &byte, 1) == 1;
+  });
+  ::close(to_child[1]);
+  ::close(to_parent[0]);
+  ::waitpid(child, nullptr, 0);
+  if (!ok) state.SkipWithError("the echo process stopped answering");
 }
 
 // map() where chunksize matters: one message per chunk.
@@ -127,11 +173,16 @@ void register_all(const Scale& s) {
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
   }
-  RegisterBenchmark("latency/cf_process_pool", latency_cf_process_pool,
-                    std::max(5, s.latency_samples / 5))
-      ->UseManualTime()
-      ->Iterations(1)
-      ->Unit(benchmark::kMicrosecond);
+  // The pool and its floor, side by side in one run.
+  using Latency = void (*)(benchmark::State&, int);
+  for (auto [name, fn] :
+       {std::pair<const char*, Latency>{"latency/cf_process_pool", latency_cf_process_pool},
+        std::pair<const char*, Latency>{"latency/pipe_ping_pong", latency_pipe_ping_pong}}) {
+    RegisterBenchmark(name, fn, std::max(5, s.latency_samples / 5))
+        ->UseManualTime()
+        ->Iterations(1)
+        ->Unit(benchmark::kMicrosecond);
+  }
   auto chunks = RegisterBenchmark("map/cf_process_pool", map_cf_process_pool, s.map_calls);
   chunks->ArgName("chunksize")->UseRealTime()->Unit(benchmark::kMillisecond);
   for (auto c : s.chunksizes) chunks->Arg(c);

@@ -264,6 +264,35 @@ void callback_table(std::ostream& md, const Micro& m) {
   }
 }
 
+// Issue 9's targets for the process pool, each a ratio measured in one run: map and
+// single submits against Python, the idle round trip against its floor, a blocking
+// pipe ping-pong between two processes after the same 200 µs of quiet.
+void process_pool_targets(std::ostream& md, const Micro& m, double map_cf, double map_py,
+                          double submits_py) {
+  const double pool = m.process_value("latency/cf_process_pool", "p50_us");
+  const double pipe = m.process_value("latency/pipe_ping_pong", "p50_us");
+  if (pool > 0 && pipe > 0) {
+    fmt::print(md,
+               "\nIdle round trip (200 µs of quiet before each call, median): the pool {:.1f} "
+               "µs, a blocking pipe ping-pong between two processes {:.1f} µs, so {} the "
+               "pipe.\n",
+               pool, pipe, ratio(pool, pipe));
+  }
+  if (!m.judge) return;
+  auto verdict = [](double a, double b, double goal, bool at_most) {
+    if (!(a > 0) || !(b > 0)) return std::string("not measured");
+    const bool met = at_most ? a / b <= goal : a / b >= goal;
+    return fmt::format("{}, {}", ratio(a, b), met ? "met" : "MISSED");
+  };
+  const double submits_cf = m.process_value("submit_then_results", "items_per_second");
+  fmt::print(md,
+             "\nTargets (issue 9): map over 1M ints, chunksize 1000, 2 workers ≥ 5× Python — "
+             "{}; 20,000 single submits ≥ 20× Python — {}; idle round trip ≤ 3× the pipe "
+             "ping-pong — {}.\n",
+             verdict(map_cf, map_py, 5, false), verdict(submits_cf, submits_py, 20, false),
+             verdict(pool, pipe, 3, true));
+}
+
 // process_pool_bench beside process_pool_peer.py.
 void process_pool_table(std::ostream& md, const Micro& m, const Json* py) {
   auto py_number = [&](const char* key, const char* method = nullptr) -> double {
@@ -287,18 +316,21 @@ void process_pool_table(std::ostream& md, const Micro& m, const Json* py) {
     fmt::print(md, "| submit then results (thousand calls/s) | {} | {} | {} |\n",
                measured(c / 1e3, 1), measured(p / 1e3, 1), ratio(c, p));
   }
-  {
-    const double c = m.process_value("map_chunked", "items_per_second");
-    const double p = py_number("map_chunked_items_per_s");
-    fmt::print(md, "| map, chunksize 1000 (million items/s) | {} | {} | {} |\n",
-               measured(c / 1e6, 2), measured(p / 1e6, 2), ratio(c, p));
-  }
+  const double map_cf = m.process_value("map_chunked", "items_per_second");
+  const double map_py = py_number("map_chunked_items_per_s");
+  fmt::print(md, "| map, chunksize 1000 (million items/s) | {} | {} | {} |\n",
+             measured(map_cf / 1e6, 2), measured(map_py / 1e6, 2), ratio(map_cf, map_py));
+  // The ints' own bytes, 4 out and 4 back per item; Python moves the same ints.
+  fmt::print(md, "| map, chunksize 1000 (MB/s of ints, both ways) | {} | {} | {} |\n",
+             measured(m.process_value("map_chunked", "bytes_per_second") / 1e6, 1),
+             measured(map_py * 8 / 1e6, 1), ratio(map_cf, map_py));
   for (const char* method : {"fork", "spawn", "forkserver"}) {
     const double c = m.process_value(fmt::format("start_to_first_result/{}", method), "real_time");
     const double p = py_number("start_to_first_result_ms", method);
     fmt::print(md, "| start to first result, {} (ms) | {} | {} | {} |\n", method, measured(c, 1),
                measured(p, 1), faster(p, c));
   }
+  process_pool_targets(md, m, map_cf, map_py, py_number("submit_then_results_tasks_per_s"));
 }
 
 }  // namespace
@@ -306,12 +338,12 @@ void process_pool_table(std::ostream& md, const Micro& m, const Json* py) {
 void micro_section(std::ostream& md, const Config& config, const Results& r) {
   const Scale& s = config.scale;
   Micro m;
+  m.judge = s.name != "smoke";
   if (r.process_micro) m.process = bench_entries(*r.process_micro);
   if (r.micro) {
     m.cpp = bench_entries(*r.micro);
     if (r.py_micro) m.py = python_entries(*r.py_micro);
     m.pym = r.py_micro.has_value();
-    m.judge = s.name != "smoke";
     fmt::print(md,
                "\n## 5. Micro-benchmarks\n\nGoogle Benchmark, real time, the median of {} "
                "repetitions; every row of a table ran in the same run. Raw data: "
