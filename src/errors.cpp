@@ -26,6 +26,9 @@ BrokenPromise::BrokenPromise()
 RemoteError::RemoteError(std::string type_name, const std::string& message)
     : Error(message), type_name_(std::move(type_name)) {}
 
+WorkerDied::WorkerDied(const std::string& message, int pid, int signal, int exit_code)
+    : Error(message), pid_(pid), signal_(signal), exit_code_(exit_code) {}
+
 namespace {
 
 detail::Mutex handler_mutex;

@@ -33,6 +33,8 @@ TEST(Errors, HierarchyMatchesPython) {
   static_assert(std::is_base_of_v<cf::Error, cf::InvalidStateError>);
   static_assert(std::is_base_of_v<cf::Error, cf::BrokenPromise>);
   static_assert(std::is_base_of_v<cf::Error, cf::RemoteError>);
+  static_assert(std::is_base_of_v<cf::Error, cf::WorkerDied>);
+  static_assert(!std::is_base_of_v<cf::BrokenExecutor, cf::WorkerDied>);
   static_assert(std::is_base_of_v<std::runtime_error, cf::BrokenExecutor>);
   static_assert(!std::is_base_of_v<cf::Error, cf::BrokenExecutor>);
   static_assert(std::is_base_of_v<cf::BrokenExecutor, cf::BrokenThreadPool>);
@@ -50,6 +52,14 @@ TEST(Errors, RemoteErrorKeepsTypeNameAndMessage) {
   cf::RemoteError e("my::Error", "it broke");
   EXPECT_EQ(e.type_name(), "my::Error");
   EXPECT_STREQ(e.what(), "it broke");
+}
+
+TEST(Errors, WorkerDiedSaysWhoDiedAndHow) {
+  const cf::WorkerDied e("worker process 42 was killed by signal 11 (SIGSEGV)", 42, 11, -1);
+  EXPECT_EQ(e.pid(), 42);
+  EXPECT_EQ(e.signal(), 11);
+  EXPECT_EQ(e.exit_code(), -1);
+  EXPECT_STREQ(e.what(), "worker process 42 was killed by signal 11 (SIGSEGV)");
 }
 
 TEST(Errors, DescribeAnyExceptionPtr) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <exception>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -102,7 +103,21 @@ TEST_P(FailureMatrix, EndsInASpecificErrorAndNeverHangs) {
     return;
   }
   EXPECT_NE(error.find("BrokenProcessPool: worker process "), std::string::npos) << error;
+  EXPECT_NE(error.find("while running this call"), std::string::npos) << error;
   EXPECT_NE(error.find("create a new ProcessPoolExecutor"), std::string::npos) << error;
+  // It carries the dead worker's pid and status, as a nested WorkerDied.
+  try {
+    (void)f.result(kLongTimeout);
+  } catch (const cf::BrokenProcessPool& e) {
+    try {
+      std::rethrow_if_nested(e);
+      ADD_FAILURE() << "no nested WorkerDied";
+    } catch (const cf::WorkerDied& died) {
+      EXPECT_GT(died.pid(), 0);
+      EXPECT_NE(error.find(std::to_string(died.pid())), std::string::npos) << error;
+      EXPECT_TRUE(died.signal() > 0 ? died.exit_code() == -1 : died.exit_code() > 0);
+    }
+  }
   switch (action) {
     case Action::exit_3:
       EXPECT_NE(error.find("exited with code 3"), std::string::npos) << error;
@@ -126,9 +141,12 @@ TEST_P(FailureMatrix, EndsInASpecificErrorAndNeverHangs) {
     default:
       break;
   }
+  // The bystanders say that another call broke the pool.
   for (auto& o : others) {
     const std::string e = error_of(o);
-    EXPECT_TRUE(e == "no error" || e.find("BrokenProcessPool") == 0) << e;
+    EXPECT_TRUE(e == "no error" || (e.find("BrokenProcessPool") == 0 &&
+                                    e.find("while running another call") != std::string::npos))
+        << e;
   }
   EXPECT_THROW((void)pool.submit(square, 1), cf::BrokenProcessPool);
 }

@@ -110,13 +110,15 @@ inline bool has_children() {
   return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
-// "no error", "BrokenProcessPool: <what>" or "other: <what>".
+// "no error", "BrokenProcessPool: <what>", "WorkerDied: <what>" or "other: <what>".
 template <class T>
 std::string error_of(const Future<T>& f) {
   try {
     (void)f.result(kLongTimeout);
   } catch (const BrokenProcessPool& e) {
     return std::string("BrokenProcessPool: ") + e.what();
+  } catch (const WorkerDied& e) {
+    return std::string("WorkerDied: ") + e.what();
   } catch (const std::exception& e) {
     return std::string("other: ") + e.what();
   }

@@ -67,6 +67,13 @@ inline constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
 // a process that closed the pool's socket can no longer be used, and waiting forever
 // for it would hang shutdown.
 inline constexpr std::chrono::milliseconds kLingerLimit{2000};
+// OnWorkerDeath::replace gives up (the pool breaks) once this many workers in a row died
+// before finishing any call, counting only workers started in place of a dead one and
+// workers that died before their initializer returned; any finished call resets the
+// count. Larger: calls that crash every worker they reach fail one by one for longer
+// before the pool gives up; smaller: a crashing initializer costs fewer doomed
+// processes before the pool says so.
+inline constexpr std::size_t kCrashLoopStrikes = 3;
 
 // One call message written to a worker and not yet fully answered.
 struct InFlight {
@@ -91,6 +98,15 @@ struct WorkerProcess {
   std::optional<std::chrono::nanoseconds> last_call;
   std::chrono::steady_clock::time_point front_since{};
   bool ready = false;  // it read its configuration (before its initializer runs)
+  // Past its initializer (or it has none). From then on it runs its calls one at a time,
+  // each one's results on the wire before it reads the next, so the first call it holds
+  // without a full answer is the one it is running (or about to run).
+  bool serving = false;
+  bool finished_a_call = false;  // for crash-loop detection (kCrashLoopStrikes)
+  bool replacement = false;      // started in place of a worker that died or was killed
+  // Non-zero once the pool killed it because the call with this seq overran its
+  // CallOptions::timeout (timeouts.cpp): its death is the pool's act, not a crash.
+  std::uint64_t overran_seq = 0;
   std::chrono::steady_clock::time_point start_deadline{};  // to be ready by then
   bool channel_closed = false;
   bool exited = false;
@@ -107,6 +123,7 @@ struct WorkerProcess {
   // Whether a further call may be queued behind the ones this worker holds (see
   // kShortCall). An idle worker always takes one.
   bool takes_another(std::chrono::steady_clock::time_point now) const {
+    if (overran_seq != 0) return false;
     if (in_flight.empty()) return true;
     if (in_flight.size() >= kMaxCallsPerWorker) return false;
     return last_call && *last_call < kShortCall && now - front_since < kShortCall;
@@ -164,13 +181,33 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   void send_stop(WorkerProcess& w);
   // results.cpp
   void handle_frame(WorkerProcess& w, wire::MessageType type, std::string_view payload);
+  void start_serving(WorkerProcess& w);
   // deaths.cpp
   void handle_exit(std::size_t index);
   ExitStatus reap(WorkerProcess& w);  // once; later calls return the same status
   ExitStatus reap_now(WorkerProcess& w);
   void remove_worker(std::size_t index);
-  void break_pool(const std::string& reason, bool forced) CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  // The call `w` was running when it died (its first without a full answer, once it is
+  // serving), taken out of its in_flight; nullopt if it was running none.
+  std::optional<InFlight> take_running_call(WorkerProcess& w);
+  // Moves the calls `w` still holds (none of them started) to requeued_.
+  void requeue_calls(WorkerProcess& w);
+  void survive_death(std::size_t index, const ExitStatus& status);
+  void break_after_death(WorkerProcess& w, const ExitStatus& status);
+  // Replaces the worker at `index` (removed) with a new one, if work may still come.
+  void replace_worker(std::size_t index);
+  // Fails every pending and running call and stops every worker. The calls fail with
+  // `reason` (plus advice), or with `bystanders` when that is given: the reason says
+  // which call caused it, the calls that merely failed with the pool say so.
+  void break_pool(const std::string& reason, bool forced, const std::string& bystanders = {})
+      CONCURRENT_FUTURES_EXCLUDES(mutex_);
   void kill_and_reap_all();
+  // timeouts.cpp
+  std::optional<std::chrono::steady_clock::time_point> call_deadline(const WorkerProcess& w) const;
+  void kill_overrunning_calls(std::chrono::steady_clock::time_point now);
+  // After the worker at `index`, killed for a timeout, has exited: fails the call it was
+  // running, requeues the others and replaces it.
+  void settle_kill(std::size_t index, const ExitStatus& status);
 
   void wake() CONCURRENT_FUTURES_EXCLUDES(mutex_);
   bool broken() const CONCURRENT_FUTURES_EXCLUDES(mutex_);
@@ -183,6 +220,7 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   const StartMethod start_method_;
   const std::optional<std::size_t> max_tasks_;
   const std::chrono::milliseconds start_timeout_;
+  const OnWorkerDeath on_worker_death_;
   const ProcessInitializer initializer_;
   const std::shared_ptr<Timeline> timeline_;
   std::string config_frame_;  // the first message every worker receives
@@ -191,8 +229,13 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   std::vector<std::unique_ptr<WorkerProcess>> workers_;
   std::unique_ptr<ForkServer> fork_server_;
   std::uint64_t next_seq_ = 1;
-  std::size_t in_flight_calls_ = 0;
-  bool stopping_ = false;  // no more pending work will come: stop idle workers
+  std::size_t in_flight_calls_ = 0;  // written to workers or requeued_, not yet answered
+  // Calls taken back from a worker that died or was killed before it started them. They
+  // are RUNNING already (no longer cancellable) and go to the next free worker before
+  // anything in pending_, keeping their seq.
+  std::deque<InFlight> requeued_;
+  std::size_t crash_strikes_ = 0;  // see kCrashLoopStrikes
+  bool stopping_ = false;          // no more pending work will come: stop idle workers
 
   UniqueFd wakeup_;  // eventfd
   std::thread manager_;

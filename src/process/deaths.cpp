@@ -1,10 +1,14 @@
 // Worker deaths on the management thread: reaping a worker that exited, telling a
-// retirement the pool asked for from a death, replacing a retired worker, and breaking
-// the pool (failing every pending and running call) when a worker died.
+// retirement the pool asked for from a death, finding the call a dead worker was running,
+// and then either replacing the worker (OnWorkerDeath::replace, retirements, timeouts)
+// or breaking the pool (failing every pending and running call).
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <fmt/format.h>
+
+#include <exception>
+#include <optional>
 
 #include "concurrent/futures/errors.hpp"
 #include "process/core.hpp"
@@ -65,47 +69,161 @@ void ProcessPoolCore::handle_exit(std::size_t index) {
   read_channel(w);
   if (broken()) return;
   const ExitStatus status = reap(w);
-  const bool clean = status.known && !status.signaled && status.code == 0 && w.in_flight.empty();
-  // A worker the pool told to stop, or that retired after max_tasks_per_child calls, with
-  // every call answered, has not died, whatever its exit status says: a program that
-  // ignores SIGCHLD, or reaps children itself with waitpid(-1), leaves none to learn.
-  const bool expected =
-      (w.stop_sent || w.retiring(max_tasks_)) && w.in_flight.empty() && w.note.empty();
   bool forced;
   {
     MutexLock lock(mutex_);
     forced = forced_;
   }
-  if (!expected || forced) {
-    std::string reason;
-    if (forced) {
-      reason = fmt::format(
-          "the pool's workers were stopped by terminate_workers() or kill_workers() ({})",
-          describe_exit(w.pid, status));
-    } else if (!w.note.empty()) {
-      reason = w.note;
-    } else {
-      reason = describe_exit(w.pid, status);
-      if (clean) reason += " unexpectedly";
-    }
-    break_pool(reason, forced);
+  if (forced) {
+    break_pool(
+        fmt::format("the pool's workers were stopped by terminate_workers() or kill_workers() ({})",
+                    describe_exit(w.pid, status)),
+        true);
     return;
   }
-  const bool replace = w.retiring(max_tasks_) && !w.stop_sent;
-  remove_worker(index);
-  if (replace) {
-    bool needed;
-    {
-      MutexLock lock(mutex_);
-      needed = !shutdown_ || !pending_.empty() || in_flight_calls_ > 0;
+  if (w.overran_seq != 0) {
+    settle_kill(index, status);
+    return;
+  }
+  // A worker the pool told to stop, or that retired after max_tasks_per_child calls, with
+  // every call answered, has not died, whatever its exit status says: a program that
+  // ignores SIGCHLD, or reaps children itself with waitpid(-1), leaves none to learn.
+  const bool expected =
+      (w.stop_sent || w.retiring(max_tasks_)) && w.in_flight.empty() && w.note.empty();
+  if (expected) {
+    if (w.stop_sent) {
+      remove_worker(index);
+    } else {
+      replace_worker(index);
     }
-    if (needed) start_worker();
+    return;
+  }
+  // It refused to serve, or its initializer threw: a new worker would do the same.
+  if (!w.note.empty()) {
+    break_pool(w.note, false);
+    return;
+  }
+  if (on_worker_death_ == OnWorkerDeath::replace) {
+    survive_death(index, status);
+  } else {
+    break_after_death(w, status);
   }
 }
 
-void ProcessPoolCore::break_pool(const std::string& reason, bool forced) {
+namespace {
+
+WorkerDied worker_died(const std::string& message, pid_t pid, const ExitStatus& status) {
+  return WorkerDied(message, pid, status.known && status.signaled ? status.code : 0,
+                    status.known && !status.signaled ? status.code : -1);
+}
+
+// "worker process N was killed by signal 11 (SIGSEGV)", plus " unexpectedly" for a clean
+// exit (code 0), which no call makes on purpose.
+std::string how_it_died(pid_t pid, const ExitStatus& status) {
+  std::string how = describe_exit(pid, status);
+  if (status.known && !status.signaled && status.code == 0) how += " unexpectedly";
+  return how;
+}
+
+}  // namespace
+
+std::optional<InFlight> ProcessPoolCore::take_running_call(WorkerProcess& w) {
+  if (!w.serving || w.in_flight.empty()) return std::nullopt;
+  InFlight running = std::move(w.in_flight.front());
+  w.in_flight.pop_front();
+  --in_flight_calls_;
+  return running;
+}
+
+void ProcessPoolCore::requeue_calls(WorkerProcess& w) {
+  for (InFlight& flight : w.in_flight) requeued_.push_back(std::move(flight));
+  w.in_flight.clear();
+}
+
+void ProcessPoolCore::survive_death(std::size_t index, const ExitStatus& status) {
+  WorkerProcess& w = *workers_[index];
+  const pid_t pid = w.pid;  // replace_worker() removes `w`
+  const std::string how = how_it_died(pid, status);
+  std::optional<InFlight> running = take_running_call(w);
+  requeue_calls(w);
+  // A worker started in place of a dead one that dies before it finishes a call, or any
+  // worker that dies before its initializer returned, points at a crash loop.
+  if (!w.finished_a_call && (w.replacement || !w.serving)) ++crash_strikes_;
+  if (crash_strikes_ >= kCrashLoopStrikes) {
+    break_pool(
+        fmt::format("{} new worker processes in a row died before finishing a call (the "
+                    "last: {}{}), so the pool stopped replacing them; a crashing "
+                    "initializer, or calls that crash every worker they reach? Fix the "
+                    "crash",
+                    crash_strikes_, how, w.serving ? "" : ", before its initializer returned"),
+        false);
+  } else {
+    // The new worker first, so that whoever sees the call fail finds the pool whole.
+    replace_worker(index);
+  }
+  if (!running) return;
+  const std::string message = fmt::format(
+      "{} while running this call; the pool replaced it with a new worker and goes on (the "
+      "calls queued behind this one run on another worker)",
+      how);
+  for (std::size_t i = running->received; i < running->indices.size(); ++i) {
+    running->call->sink->fail(running->indices[i],
+                              std::make_exception_ptr(worker_died(message, pid, status)));
+  }
+}
+
+void ProcessPoolCore::break_after_death(WorkerProcess& w, const ExitStatus& status) {
+  const pid_t pid = w.pid;  // break_pool() removes `w`
+  const std::string how = how_it_died(pid, status);
+  std::optional<InFlight> running = take_running_call(w);
+  if (!running) {
+    break_pool(how, false);
+    return;
+  }
+  const std::string culprit = fmt::format("{} while running this call{}", how, kBrokenAdvice);
+  break_pool(fmt::format("{} while running a call", how), false,
+             fmt::format("the process pool broke before this call finished: {} while running "
+                         "another call",
+                         how));
+  // The call that was running gets the pool's error (Python's behaviour), which names it
+  // as the one that was running and carries a WorkerDied for its pid and status.
+  for (std::size_t i = running->received; i < running->indices.size(); ++i) {
+    std::exception_ptr error;
+    try {
+      try {
+        throw worker_died(fmt::format("{} while running this call", how), pid, status);
+      } catch (const WorkerDied&) {
+        std::throw_with_nested(BrokenProcessPool(culprit));
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    running->call->sink->fail(running->indices[i], error);
+  }
+}
+
+void ProcessPoolCore::replace_worker(std::size_t index) {
+  remove_worker(index);
+  bool needed;
+  {
+    MutexLock lock(mutex_);
+    needed = !shutdown_ || !pending_.empty() || in_flight_calls_ > 0;
+  }
+  if (!needed) return;
+  start_worker();
+  workers_.back()->replacement = true;
+}
+
+void ProcessPoolCore::break_pool(const std::string& reason, bool forced,
+                                 const std::string& bystanders) {
   const std::string message = forced ? fmt::format("{}; the call could not finish", reason)
                                      : fmt::format("{}{}", reason, kBrokenAdvice);
+  const std::string failure = bystanders.empty()
+                                  ? message
+                                  : fmt::format(
+                                        "{}{}; OnWorkerDeath::replace would have failed only "
+                                        "that call",
+                                        bystanders, kBrokenAdvice);
   std::deque<ProcessCall> pending;
   {
     MutexLock lock(mutex_);
@@ -115,6 +233,8 @@ void ProcessPoolCore::break_pool(const std::string& reason, bool forced) {
     pending.swap(pending_);
   }
   std::vector<std::unique_ptr<ProcessCall>> running;
+  for (InFlight& flight : requeued_) running.push_back(std::move(flight.call));
+  requeued_.clear();
   for (auto& w : workers_) {
     for (InFlight& flight : w->in_flight) running.push_back(std::move(flight.call));
     w->in_flight.clear();
@@ -124,7 +244,7 @@ void ProcessPoolCore::break_pool(const std::string& reason, bool forced) {
   // future has already failed. (Failing a finished item is a no-op.)
   kill_and_reap_all();
   auto fail = [&](ProcessCall& call, std::size_t i) {
-    call.sink->fail(i, std::make_exception_ptr(BrokenProcessPool(message)));
+    call.sink->fail(i, std::make_exception_ptr(BrokenProcessPool(failure)));
   };
   for (auto& call : running) {
     for (std::size_t i = 0; i < call->size(); ++i) fail(*call, i);

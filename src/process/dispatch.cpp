@@ -14,7 +14,8 @@ namespace concurrent::futures::detail {
 
 void ProcessPoolCore::dispatch() {
   const auto now = std::chrono::steady_clock::now();
-  while (in_flight_calls_ < max_workers_ + kExtraQueuedCalls) {
+  // Requeued calls are counted in in_flight_calls_ already: they never wait for room.
+  while (!requeued_.empty() || in_flight_calls_ < max_workers_ + kExtraQueuedCalls) {
     WorkerProcess* best = nullptr;
     for (auto& w : workers_) {
       if (w->channel_closed || w->exited || w->stop_sent || w->retiring(max_tasks_) ||
@@ -28,35 +29,40 @@ void ProcessPoolCore::dispatch() {
 }
 
 bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
-  std::unique_ptr<ProcessCall> call;
-  {
-    MutexLock lock(mutex_);
-    if (pending_.empty()) return false;
-    call = std::make_unique<ProcessCall>(std::move(pending_.front()));
-    pending_.pop_front();
-  }
   InFlight flight;
-  flight.seq = next_seq_++;
-  // From here on the items are RUNNING: cancel() can no longer stop them.
-  for (std::size_t i = 0; i < call->size(); ++i) {
-    if (call->sink->start(i)) flight.indices.push_back(static_cast<std::uint32_t>(i));
+  if (!requeued_.empty()) {
+    flight = std::move(requeued_.front());
+    requeued_.pop_front();
+  } else {
+    std::unique_ptr<ProcessCall> call;
+    {
+      MutexLock lock(mutex_);
+      if (pending_.empty()) return false;
+      call = std::make_unique<ProcessCall>(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+    flight.seq = next_seq_++;
+    // From here on the items are RUNNING: cancel() can no longer stop them.
+    for (std::size_t i = 0; i < call->size(); ++i) {
+      if (call->sink->start(i)) flight.indices.push_back(static_cast<std::uint32_t>(i));
+    }
+    if (flight.indices.empty()) return true;  // all cancelled
+    flight.call = std::move(call);
+    ++in_flight_calls_;
   }
-  if (flight.indices.empty()) return true;  // all cancelled
+  // The call keeps its arguments until it is answered: if its worker dies before it
+  // starts, it is sent again, to another worker.
+  const ProcessCall& call = *flight.call;
   wire::CallMessage message;
   message.seq = flight.seq;
-  message.entry_key = call->entry_key;
-  message.fn = call->fn_bytes;
+  message.entry_key = call.entry_key;
+  message.fn = call.fn_bytes;
   message.items.reserve(flight.indices.size());
-  for (std::uint32_t i : flight.indices) message.items.push_back(call->item_args(i));
+  for (std::uint32_t i : flight.indices) message.items.push_back(call.item_args(i));
   wire::encode_call(w.out, message);
-  // The arguments now live in the frame; keep only what the results need.
-  call->args = std::string();
-  call->fn_bytes = std::string();
-  flight.call = std::move(call);
   if (w.in_flight.empty()) w.front_since = std::chrono::steady_clock::now();
   w.in_flight.push_back(std::move(flight));
   ++w.calls_sent;
-  ++in_flight_calls_;
   flush_out(w);
   return true;
 }

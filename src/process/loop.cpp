@@ -69,6 +69,10 @@ void ProcessPoolCore::run_loop() {
       if (!w->ready && !w->exited && (!deadline || w->start_deadline < *deadline)) {
         deadline = w->start_deadline;
       }
+      if (const auto call_ends = call_deadline(*w);
+          call_ends && (!deadline || *call_ends < *deadline)) {
+        deadline = call_ends;
+      }
     }
     int timeout = -1;
     if (deadline) {
@@ -105,6 +109,8 @@ void ProcessPoolCore::run_loop() {
       if (broken()) return;
     }
     const auto now = std::chrono::steady_clock::now();
+    // After the results: a call whose last result just arrived has not overrun.
+    kill_overrunning_calls(now);
     for (std::size_t i = workers_.size(); i-- > 0;) {
       WorkerProcess& w = *workers_[i];
       if (!w.exited && w.linger_deadline && now >= *w.linger_deadline) {

@@ -33,7 +33,13 @@
 //   only ever touch pending_ and the eventfd, never a worker's socket.
 // - A worker's death shows up as its pidfd becoming readable (pidfd_open, Linux 5.3+).
 //   The management thread first drains whatever results the worker managed to send,
-//   then reaps it to learn how it died; an unexpected death breaks the pool.
+//   then reaps it to learn how it died. The call it was running is the first it holds
+//   without a full answer (a worker runs one call at a time and puts its results on the
+//   wire before it reads the next). An unexpected death breaks the pool, or with
+//   OnWorkerDeath::replace fails only that call (WorkerDied): the calls queued behind it
+//   go to another worker (requeued_) and a new worker takes its place. A call that
+//   overruns its CallOptions::timeout gets its worker killed (SIGKILL) the same way, as
+//   the pool's own act rather than a crash (timeouts.cpp).
 // - Fair dispatch: an idle worker always gets the next call; a busy one gets more (up
 //   to kMaxCallsPerWorker) only while its calls are short (kShortCall, measured by the
 //   worker and sent back with each result). Short calls are batched for throughput;
@@ -62,7 +68,9 @@
 //   dispatch.cpp     choosing a worker, writing calls, reading sockets
 //   results.cpp      matching results to calls and finishing their futures (the
 //                    finishing, results.hpp, is shared with the MPI pool)
-//   deaths.cpp       reaping workers, retirements, breaking the pool
+//   deaths.cpp       reaping workers, retirements, the call a dead worker was running,
+//                    replacing workers (OnWorkerDeath::replace) or breaking the pool
+//   timeouts.cpp     per-call timeouts: killing a worker whose call overran
 //   child.cpp        spawning this executable again, pidfds, exit statuses
 //   fork_server.cpp  the fork server: protocol, the pool's client and the server
 //   worker.cpp       the worker's loop, and the hook that enters it before main()
@@ -96,6 +104,19 @@ void ProcessPoolCore::throw_if_closed() const {
 }
 
 void ProcessPoolCore::submit(ProcessCall call) {
+  if (call.timeout) {
+    if (*call.timeout <= std::chrono::nanoseconds(0)) {
+      throw std::invalid_argument(
+          "CallOptions::timeout must be greater than zero: it bounds how long the call may run "
+          "in its worker; leave it unset for no bound");
+    }
+    if (start_method_ == StartMethod::fork) {
+      throw std::invalid_argument(
+          "CallOptions::timeout cannot be used with StartMethod::fork: the worker of a call "
+          "that overruns is replaced, and replacing a worker would mean forking a process "
+          "that has threads (gh-90622); use StartMethod::forkserver or StartMethod::spawn");
+    }
+  }
   if (timeline_) {
     call.timeline_ids.reserve(call.size());
     for (std::size_t i = 0; i < call.size(); ++i)

@@ -16,6 +16,12 @@ void ProcessPoolCore::handle_frame(WorkerProcess& w, wire::MessageType type,
     case wire::MessageType::ready:
       wire::decode_ready(payload);
       w.ready = true;
+      if (!initializer_) start_serving(w);
+      return;
+    case wire::MessageType::initialized:
+      wire::decode_ready(payload);
+      if (!w.ready || !initializer_) throw wire::WireError("an initializer report out of turn");
+      start_serving(w);
       return;
     case wire::MessageType::refused:
     case wire::MessageType::init_failed:
@@ -54,6 +60,8 @@ void ProcessPoolCore::handle_frame(WorkerProcess& w, wire::MessageType type,
   w.front_since = std::chrono::steady_clock::now();
   w.in_flight.pop_front();
   --in_flight_calls_;
+  w.finished_a_call = true;
+  crash_strikes_ = 0;
 }
 
 void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
@@ -70,6 +78,13 @@ void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
       call.sink->fail(indices[k], rebuild_exception(o.kind, o.type_name, o.message, o.details));
     }
   }
+}
+
+void ProcessPoolCore::start_serving(WorkerProcess& w) {
+  w.serving = true;
+  // Its first call starts now, not when it was written (a call's timeout counts from
+  // its start, and a worker may take a while to start and initialize).
+  w.front_since = std::chrono::steady_clock::now();
 }
 
 }  // namespace concurrent::futures::detail

@@ -13,6 +13,7 @@ target_sources(concurrent_futures PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/remote_exception.cpp
   ${CMAKE_CURRENT_LIST_DIR}/results.cpp
   ${CMAKE_CURRENT_LIST_DIR}/startup.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/timeouts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/wire.cpp
   ${CMAKE_CURRENT_LIST_DIR}/worker.cpp
 )

@@ -33,6 +33,12 @@ std::size_t checked_workers(const ProcessPoolOptions& o) {
           "StartMethod::forkserver or StartMethod::spawn");
     }
   }
+  if (o.on_worker_death == OnWorkerDeath::replace && o.start_method == StartMethod::fork) {
+    throw std::invalid_argument(
+        "OnWorkerDeath::replace cannot be used with StartMethod::fork: replacing a worker "
+        "would mean forking a process that has threads (gh-90622); use "
+        "StartMethod::forkserver or StartMethod::spawn");
+  }
   return max_workers;
 }
 
@@ -43,6 +49,7 @@ ProcessPoolCore::ProcessPoolCore(ProcessPoolOptions options)
       start_method_(options.start_method),
       max_tasks_(options.max_tasks_per_child),
       start_timeout_(options.worker_start_timeout),
+      on_worker_death_(options.on_worker_death),
       initializer_(std::move(options.initializer)),
       timeline_(std::move(options.timeline)) {
   wire::ConfigMessage config;
@@ -142,6 +149,9 @@ void ProcessPoolCore::start_worker() {
   {
     MutexLock lock(mutex_);
     live_.emplace_back(w->pid, w->pidfd.get());
+    // A replacement started while kill_workers() ran, too late for it to see: it goes
+    // the way of the others.
+    if (forced_) (void)pidfd_send_signal(w->pidfd.get(), SIGKILL);
   }
   workers_.push_back(std::move(w));
 }

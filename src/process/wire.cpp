@@ -47,6 +47,7 @@ bool known_type(std::uint8_t t) {
     case MessageType::refused:
     case MessageType::init_failed:
     case MessageType::result:
+    case MessageType::initialized:
       return true;
   }
   return false;
@@ -273,6 +274,10 @@ std::string_view decode_text(std::string_view payload) {
 }
 
 void encode_ready(std::string& out) { end_frame(out, begin_frame(out, MessageType::ready)); }
+
+void encode_initialized(std::string& out) {
+  end_frame(out, begin_frame(out, MessageType::initialized));
+}
 
 void decode_ready(std::string_view payload) { Reader(payload).expect_end(); }
 

@@ -15,6 +15,7 @@
 //     stop     (empty)
 //   worker → parent
 //     ready    (empty)
+//     initialized  (empty; after the initializer returned, if the pool has one)
 //     refused  message:str                      (then the worker exits)
 //     init_failed  message:str                  (then the worker exits)
 //     result   seq:u64  started_ns:i64  finished_ns:i64  count:u32  { outcome }*count
@@ -71,6 +72,7 @@ enum class MessageType : std::uint8_t {
   refused = 17,
   init_failed = 18,
   result = 19,
+  initialized = 20,
 };
 
 inline constexpr std::uint32_t kFrameMagic = 0x50504643;  // "CFPP" read as little-endian
@@ -247,7 +249,8 @@ void encode_text(std::string& out, MessageType type, std::string_view text);
 std::string_view decode_text(std::string_view payload);
 
 void encode_ready(std::string& out);
-// Throws WireError unless the payload is empty.
+void encode_initialized(std::string& out);
+// ready and initialized: throws WireError unless the payload is empty.
 void decode_ready(std::string_view payload);
 
 }  // namespace concurrent::futures::detail::wire

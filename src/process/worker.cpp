@@ -255,6 +255,11 @@ int serve_calls(int fd) noexcept {
         channel.send_text(wire::MessageType::init_failed, error);
         return kExitInitFailed;
       }
+      // From here on, a death of this worker is a death in a call (the pool blames the
+      // first call it holds without a result): calls run one at a time, each one's
+      // results flushed before the next call is read.
+      wire::encode_initialized(channel.out());
+      channel.flush();
     }
     std::uint64_t calls = 0;
     while (channel.read_call(type, payload)) {

@@ -43,6 +43,7 @@ int concurrent_futures_fuzz_wire(const std::uint8_t* data, std::size_t size) {
             case wire::MessageType::stop:
               break;
             case wire::MessageType::ready:
+            case wire::MessageType::initialized:
               wire::decode_ready(payload);
               break;
             case wire::MessageType::refused:

@@ -10,7 +10,9 @@
 //   │   ├── TimeoutError          a timed wait ran out
 //   │   ├── InvalidStateError     completing a finished future, and similar misuse
 //   │   ├── BrokenPromise         the Promise died without completing its future
-//   │   └── RemoteError           a worker process threw a type the parent cannot rebuild
+//   │   ├── RemoteError           a worker process threw a type the parent cannot rebuild
+//   │   └── WorkerDied            the worker process running the call died (a pool that
+//   │                             replaces dead workers fails only that call with it)
 //   └── BrokenExecutor            an executor can no longer run work
 //       ├── BrokenThreadPool      a worker thread's initializer threw
 //       └── BrokenProcessPool     a worker process died or sent an unreadable message
@@ -62,6 +64,27 @@ class RemoteError : public Error {
 
  private:
   std::string type_name_;
+};
+
+// The worker process running a call died while it ran (a signal, exit(), abort()). A
+// ProcessPoolExecutor with OnWorkerDeath::replace fails exactly that call with it and goes
+// on with a new worker; with OnWorkerDeath::break_pool the call fails with
+// BrokenProcessPool, which carries a WorkerDied as its nested exception
+// (std::rethrow_if_nested). Not a BrokenExecutor: the executor still works.
+class WorkerDied : public Error {
+ public:
+  WorkerDied(const std::string& message, int pid, int signal, int exit_code);
+
+  int pid() const noexcept { return pid_; }
+  // The signal that killed the worker, 0 if it exited.
+  int signal() const noexcept { return signal_; }
+  // Its exit status, -1 if a signal killed it (or how it ended is unknown).
+  int exit_code() const noexcept { return exit_code_; }
+
+ private:
+  int pid_;
+  int signal_;
+  int exit_code_;
 };
 
 // The name of the type `e` had where it was thrown. An exception from a worker process

@@ -126,7 +126,8 @@ class MPIPoolExecutor {
   // once the pool is broken; an argument that cannot be serialized fails the future.
   template <class Fn, class... Args>
   auto submit(Fn&& fn, Args&&... args) {
-    return detail::submit_process_call(*core_, std::forward<Fn>(fn), std::forward<Args>(args)...);
+    return detail::submit_process_call(*core_, CallOptions{}, std::forward<Fn>(fn),
+                                       std::forward<Args>(args)...);
   }
 
   // As ProcessPoolExecutor::map: `chunksize` elements travel in one message.

@@ -59,9 +59,36 @@
 //
 // Failures: an argument or result that fails to serialize fails
 // that future only. A worker that dies (a signal, exit(), abort(), a crash while reading
-// a call or writing a result) breaks the pool: every pending and running future
-// finishes with BrokenProcessPool naming the worker's pid and how it died, and later
-// submit() throws BrokenProcessPool. Nothing hangs.
+// a call or writing a result) breaks the pool by default (OnWorkerDeath::break_pool, as
+// in Python): every pending and running future finishes with BrokenProcessPool, and
+// later submit() throws BrokenProcessPool. The call that was running on the dead worker
+// is told apart from the bystanders: its message says the worker died while running
+// this call and how (pid, signal or exit code), and it carries a WorkerDied as its
+// nested exception; the others say the pool broke because of another call. Nothing
+// hangs.
+//
+// Surviving crashes: with `.on_worker_death = OnWorkerDeath::replace`, a worker that
+// dies fails exactly the call it was running, with WorkerDied (pid(), signal(),
+// exit_code()); the calls it held that had not started run on another worker (no call
+// ever runs twice), a new worker (same start method, initializer run) takes its place,
+// and the pool goes on. A map() chunk is one call: a crash fails the elements of its
+// chunk that had no result yet. If new workers keep dying before they finish any call
+// (a crashing initializer), the pool breaks with BrokenProcessPool saying so instead of
+// starting workers forever; an initializer that throws breaks the pool at once, in
+// either mode.
+//
+// Timeouts: submit(CallOptions{.timeout = 2s}, fn, args...) bounds one call, counted
+// from when it starts running in its worker (not from submit, and not while it waits
+// behind other calls). When it passes, the pool kills that worker (SIGKILL), the future
+// fails with TimeoutError naming the timeout and the pid, the calls queued behind it run
+// on another worker, and a new worker takes its place, in either OnWorkerDeath mode: the
+// kill is the pool's own act, not a crash. If the call finishes just as it is killed, its
+// result is kept.
+//
+// StartMethod::fork cannot start a worker once the pool's thread exists (gh-90622), so
+// OnWorkerDeath::replace with fork throws std::invalid_argument from the constructor, and
+// a CallOptions timeout on a fork pool throws it from submit(): use forkserver (the
+// default) or spawn.
 //
 // Stopping: calls in a worker process get no std::stop_token, so request_stop() on a
 // process-pool future does nothing and returns false (no stop message to the worker
@@ -95,6 +122,7 @@
 #include <utility>
 #include <vector>
 
+#include "concurrent/futures/call_options.hpp"
 #include "concurrent/futures/detail/exception_codec.hpp"
 #include "concurrent/futures/detail/map_range.hpp"
 #include "concurrent/futures/detail/max_workers.hpp"
@@ -109,13 +137,20 @@ namespace concurrent::futures {
 
 enum class StartMethod { fork, spawn, forkserver };
 
+// What a pool does when a worker dies unexpectedly (see "Failures" and "Surviving
+// crashes" above): break, as Python's pool does, or replace the worker and fail only the
+// call it was running.
+enum class OnWorkerDeath { break_pool, replace };
+
 // "fork", "spawn" or "forkserver", as Python names the start methods.
 const char* to_string(StartMethod method) noexcept;
 
 // A function each worker process runs once before its first call, with its arguments:
 //   ProcessPoolOptions{.initializer = {load_model, std::string("model.bin")}}
 // It accepts what submit() accepts and is checked the same way at compile time. If it
-// throws (or the worker dies in it) the pool is broken: BrokenProcessPool.
+// throws, or the worker dies in it, the pool is broken: BrokenProcessPool (with
+// OnWorkerDeath::replace, a death in it counts towards the crash loop that breaks it).
+// It also runs in every worker started in place of one that died or retired.
 class ProcessInitializer {
  public:
   ProcessInitializer() = default;
@@ -156,6 +191,9 @@ struct ProcessPoolOptions {
   // BrokenProcessPool saying so, instead of waiting forever for a process that is stuck
   // (for example, with StartMethod::fork, on a lock another thread held at the fork).
   std::chrono::milliseconds worker_start_timeout = std::chrono::seconds(60);
+  // break_pool (Python's behaviour) or replace. replace with StartMethod::fork throws
+  // std::invalid_argument.
+  OnWorkerDeath on_worker_death = OnWorkerDeath::break_pool;
 };
 
 // Makes exceptions of type E thrown in a worker come back from result() as E itself,
@@ -201,7 +239,12 @@ class ProcessPoolExecutor {
   // after shutdown, BrokenProcessPool once the pool is broken. If an argument cannot
   // be serialized, the returned future holds the serializer's exception.
   template <class Fn, class... Args>
-  auto submit(Fn&& fn, Args&&... args);
+  requires(!std::is_same_v<std::decay_t<Fn>, CallOptions>) auto submit(Fn&& fn, Args&&... args);
+  // The same, with per-call options: `.timeout` bounds the call's run in its worker (see
+  // "Timeouts" above). A timeout of zero or less, or any timeout with StartMethod::fork,
+  // throws std::invalid_argument.
+  template <class Fn, class... Args>
+  auto submit(const CallOptions& options, Fn&& fn, Args&&... args);
 
   // fn applied to the zipped elements of `iterables`, as an input range of results in
   // input order. `chunksize` elements travel to a worker in one message and their
@@ -412,7 +455,7 @@ namespace detail {
 // MPIPoolCore), which provides process_pool_check_open(Core&) and
 // process_pool_submit(Core&, ProcessCall).
 template <class Core, class Fn, class... Args>
-auto submit_process_call(Core& core, Fn&& fn, Args&&... args) {
+auto submit_process_call(Core& core, const CallOptions& options, Fn&& fn, Args&&... args) {
   using F = std::decay_t<Fn>;
   constexpr bool call_ok = check_process_call<F, ProcessArg<Args>...>();
   constexpr bool result_ok = check_process_result<F, ProcessArg<Args>...>();
@@ -426,6 +469,7 @@ auto submit_process_call(Core& core, Fn&& fn, Args&&... args) {
     Future<R> future = sink->future(0);
     ProcessCall call;
     call.entry_key = Entry::key();
+    call.timeout = options.timeout;
     try {
       save_callable(static_cast<const F&>(fn), call.fn_bytes);
       ValueWriter writer(&call.args);
@@ -466,8 +510,16 @@ auto map_process_calls(const std::shared_ptr<Core>& core, const MapOptions& opti
 }  // namespace detail
 
 template <class Fn, class... Args>
-auto ProcessPoolExecutor::submit(Fn&& fn, Args&&... args) {
-  return detail::submit_process_call(*core_, std::forward<Fn>(fn), std::forward<Args>(args)...);
+requires(!std::is_same_v<std::decay_t<Fn>, CallOptions>) auto ProcessPoolExecutor::submit(
+    Fn&& fn, Args&&... args) {
+  return detail::submit_process_call(*core_, CallOptions{}, std::forward<Fn>(fn),
+                                     std::forward<Args>(args)...);
+}
+
+template <class Fn, class... Args>
+auto ProcessPoolExecutor::submit(const CallOptions& options, Fn&& fn, Args&&... args) {
+  return detail::submit_process_call(*core_, options, std::forward<Fn>(fn),
+                                     std::forward<Args>(args)...);
 }
 
 template <class Fn, class... Iterables>

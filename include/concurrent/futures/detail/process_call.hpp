@@ -3,6 +3,7 @@
 // entry points, is detail/process_entry.hpp.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -184,7 +185,8 @@ struct ProcessCall {
   std::string args;
   std::vector<std::size_t> ends;  // item i's arguments are args[ends[i-1], ends[i])
   std::unique_ptr<CallSink> sink;
-  std::vector<std::uint64_t> timeline_ids;  // filled by the pool when it records a Timeline
+  std::vector<std::uint64_t> timeline_ids;          // filled by the pool when it records a Timeline
+  std::optional<std::chrono::nanoseconds> timeout;  // CallOptions::timeout (submit only)
 
   std::size_t size() const { return ends.size(); }
   std::string_view item_args(std::size_t i) const {
