@@ -141,17 +141,18 @@ std::uint64_t Timeline::on_submit() {
   const auto now = Clock::now();
   detail::MutexLock lock(mutex_);
   const std::uint64_t id = tasks_.size();
-  tasks_.push_back(Task{id, {}, now, now, now});
+  tasks_.push_back(Task{id, {}, now, now, now, {}});
   ran_.push_back(false);
   return id;
 }
 
 void Timeline::on_run(std::uint64_t id, std::string worker, Clock::time_point started,
-                      Clock::time_point finished) {
+                      Clock::time_point finished, std::string killed) {
   detail::MutexLock lock(mutex_);
   if (id >= tasks_.size()) return;
   Task& task = tasks_[id];
   task.worker = std::move(worker);
+  task.killed = std::move(killed);
   task.started = started;
   task.finished = std::max(started, finished);
   ran_[id] = true;
@@ -197,13 +198,16 @@ void Timeline::write_chrome_trace(std::ostream& out) const {
   for (const auto& task : ran) {
     const auto [pid, tid] = track[task.worker];
     separator();
-    out << "{\"name\":\"task " << task.id << "\",\"cat\":\"task\",\"ph\":\"X\",\"ts\":"
+    out << "{\"name\":\"task " << task.id << (task.killed.empty() ? "" : " (killed)")
+        << "\",\"cat\":\"task\",\"ph\":\"X\",\"ts\":"
         << number(micros_since(origin_, task.started), 3)
         << ",\"dur\":" << number(Micros(task.finished - task.started).count(), 3)
         << ",\"pid\":" << pid << ",\"tid\":" << tid << ",\"args\":{\"id\":" << task.id
         << ",\"worker\":" << json_string(task.worker)
         << ",\"submitted_us\":" << number(micros_since(origin_, task.submitted), 3)
-        << ",\"queued_us\":" << number(Micros(task.started - task.submitted).count(), 3) << "}}";
+        << ",\"queued_us\":" << number(Micros(task.started - task.submitted).count(), 3);
+    if (!task.killed.empty()) out << ",\"killed\":" << json_string(task.killed);
+    out << "}}";
   }
   out << "\n]}\n";
 }
@@ -284,7 +288,18 @@ void Timeline::write_svg(std::ostream& out, std::string_view title) const {
         << "\" fill=\"" << kPalette[colour_of[task.worker] % std::size(kPalette)]
         << "\"><title>task " << task.id << " on " << xml_escape(task.worker) << ": "
         << number(Seconds(task.started - origin_).count(), 3) << " s to "
-        << number(Seconds(task.finished - origin_).count(), 3) << " s</title></rect>\n";
+        << number(Seconds(task.finished - origin_).count(), 3) << " s"
+        << (task.killed.empty() ? "" : ", ") << xml_escape(task.killed) << "</title></rect>\n";
+    if (!task.killed.empty()) {
+      // The bar ends in the kill: a black edge, and a cross just past it.
+      const double end = start + bar_width, mid = y + row_height / 2, arm = (row_height - pad) / 3;
+      out << "<path class=\"killed\" d=\"M" << number(end, 2) << ' ' << number(y + pad / 2, 2)
+          << "V" << number(y + row_height - pad / 2, 2) << "M" << number(end + 2, 2) << ' '
+          << number(mid - arm, 2) << "L" << number(end + 2 + 2 * arm, 2) << ' '
+          << number(mid + arm, 2) << "M" << number(end + 2, 2) << ' ' << number(mid + arm, 2) << "L"
+          << number(end + 2 + 2 * arm, 2) << ' ' << number(mid - arm, 2)
+          << "\" stroke=\"black\" stroke-width=\"2\" fill=\"none\"/>\n";
+    }
   }
   if (ran.empty()) {
     out << "<text x=\"" << number(left + plot_width / 2, 1) << "\" y=\""

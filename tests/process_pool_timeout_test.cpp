@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "concurrent/futures/process_pool.hpp"
+#include "concurrent/futures/timeline.hpp"
 #include "process_pool_test_util.hpp"
 
 namespace cf = concurrent::futures;
@@ -52,7 +54,10 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST_P(ProcessPoolTimeout, ACallOverItsTimeoutFailsAndItsWorkerIsReplaced) {
-  cf::ProcessPoolExecutor pool(options(1));
+  auto timeline = std::make_shared<cf::Timeline>();
+  auto o = options(1);
+  o.timeline = timeline;
+  cf::ProcessPoolExecutor pool(o);
   const int pid = pool.submit(my_pid).result(kLongTimeout);
   // Sleeps far longer than any test waits: only the kill can end it in time.
   cf::Future<int> slow = pool.submit({.timeout = 100ms}, sleep_then, 600000, 1);
@@ -63,8 +68,19 @@ TEST_P(ProcessPoolTimeout, ACallOverItsTimeoutFailsAndItsWorkerIsReplaced) {
   EXPECT_NE(error.find("worker process " + std::to_string(pid)), std::string::npos) << error;
   // The calls behind it, and later ones, run on the new worker.
   for (int i = 0; i < 3; ++i) EXPECT_EQ(behind[i].result(kLongTimeout), i * i);
-  EXPECT_NE(pool.submit(my_pid).result(kLongTimeout), pid);
+  const int new_pid = pool.submit(my_pid).result(kLongTimeout);
+  EXPECT_NE(new_pid, pid);
   EXPECT_EQ(pool.worker_pids().size(), 1u);
+  // The timeline shows the killed call on the old worker, the rest on the new one.
+  const auto tasks = timeline->tasks();
+  ASSERT_EQ(tasks.size(), 6u);
+  EXPECT_EQ(tasks[1].killed, "killed: it overran its timeout of 100 ms");
+  EXPECT_EQ(tasks[1].worker, "pid " + std::to_string(pid));
+  EXPECT_GE(tasks[1].finished - tasks[1].started, 100ms);
+  for (std::size_t i = 2; i < tasks.size(); ++i) {
+    EXPECT_EQ(tasks[i].killed, "") << i;
+    EXPECT_EQ(tasks[i].worker, "pid " + std::to_string(new_pid)) << i;
+  }
 }
 
 TEST_P(ProcessPoolTimeout, ACallIsTimedFromItsOwnStart) {

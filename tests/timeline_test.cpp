@@ -125,6 +125,27 @@ TEST(TimelineTest, ProcessWorkersGetTheirOwnPid) {
   EXPECT_EQ(events(trace, "M", "process_name").size(), 2u);
 }
 
+// A task cut short (its worker died or was killed) says so in both exporters.
+TEST(TimelineTest, KilledTasksAreMarked) {
+  const auto origin = cf::Timeline::Clock::now();
+  cf::Timeline timeline(origin);
+  timeline.on_run(timeline.on_submit(), "pid 4242", origin, origin + 1ms);
+  timeline.on_run(timeline.on_submit(), "pid 4242", origin + 1ms, origin + 2ms,
+                  "killed: it overran its timeout of 1 ms");
+  timeline.on_run(timeline.on_submit(), "pid 4343", origin + 2ms, origin + 3ms);
+  ASSERT_EQ(timeline.tasks().size(), 3u);
+  EXPECT_EQ(timeline.tasks()[0].killed, "");
+  EXPECT_EQ(timeline.tasks()[1].killed, "killed: it overran its timeout of 1 ms");
+  const auto trace = parse_trace(trace_of(timeline));
+  const auto killed = events(trace, "X", "task 1 (killed)");
+  ASSERT_EQ(killed.size(), 1u);
+  EXPECT_EQ(killed[0].at("args").at("killed"), "killed: it overran its timeout of 1 ms");
+  EXPECT_FALSE(events(trace, "X", "task 0")[0].at("args").contains("killed"));
+  const std::string svg = svg_of(timeline, "a kill");
+  EXPECT_EQ(count(svg, "<path class=\"killed\""), 1u);
+  EXPECT_NE(svg.find(", killed: it overran its timeout of 1 ms</title>"), std::string::npos);
+}
+
 TEST(TimelineTest, ChromeTraceEscapesWorkerNames) {
   cf::Timeline timeline;
   const auto t = cf::Timeline::Clock::now();

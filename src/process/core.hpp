@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -192,6 +193,11 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   std::optional<InFlight> take_running_call(WorkerProcess& w);
   // Moves the calls `w` still holds (none of them started) to requeued_.
   void requeue_calls(WorkerProcess& w);
+  // Fails the items of `running` that had no result with `error`, and draws them on the
+  // timeline as cut short (`how`), from `since` (when they started, as far as this thread
+  // knows) to now, on worker `pid`.
+  void fail_cut_short(InFlight& running, pid_t pid, std::chrono::steady_clock::time_point since,
+                      const std::string& how, const std::exception_ptr& error);
   void survive_death(std::size_t index, const ExitStatus& status);
   void break_after_death(WorkerProcess& w, const ExitStatus& status);
   // Replaces the worker at `index` (removed) with a new one, if work may still come.

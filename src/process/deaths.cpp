@@ -140,9 +140,26 @@ void ProcessPoolCore::requeue_calls(WorkerProcess& w) {
   w.in_flight.clear();
 }
 
+void ProcessPoolCore::fail_cut_short(InFlight& running, pid_t pid,
+                                     std::chrono::steady_clock::time_point since,
+                                     const std::string& how, const std::exception_ptr& error) {
+  const auto now = std::chrono::steady_clock::now();
+  ProcessCall& call = *running.call;
+  for (std::size_t i = running.received; i < running.indices.size(); ++i) {
+    const std::uint32_t item = running.indices[i];
+    // Only the first item without a result was running; the rest never started.
+    if (timeline_ && item < call.timeline_ids.size()) {
+      timeline_->on_run(call.timeline_ids[item], fmt::format("pid {}", pid),
+                        i == running.received ? since : now, now, how);
+    }
+    call.sink->fail(item, error);
+  }
+}
+
 void ProcessPoolCore::survive_death(std::size_t index, const ExitStatus& status) {
   WorkerProcess& w = *workers_[index];
   const pid_t pid = w.pid;  // replace_worker() removes `w`
+  const auto since = w.front_since;
   const std::string how = how_it_died(pid, status);
   std::optional<InFlight> running = take_running_call(w);
   requeue_calls(w);
@@ -166,14 +183,13 @@ void ProcessPoolCore::survive_death(std::size_t index, const ExitStatus& status)
       "{} while running this call; the pool replaced it with a new worker and goes on (the "
       "calls queued behind this one run on another worker)",
       how);
-  for (std::size_t i = running->received; i < running->indices.size(); ++i) {
-    running->call->sink->fail(running->indices[i],
-                              std::make_exception_ptr(worker_died(message, pid, status)));
-  }
+  fail_cut_short(*running, pid, since, fmt::format("worker died: {}", how),
+                 std::make_exception_ptr(worker_died(message, pid, status)));
 }
 
 void ProcessPoolCore::break_after_death(WorkerProcess& w, const ExitStatus& status) {
   const pid_t pid = w.pid;  // break_pool() removes `w`
+  const auto since = w.front_since;
   const std::string how = how_it_died(pid, status);
   std::optional<InFlight> running = take_running_call(w);
   if (!running) {
@@ -187,19 +203,17 @@ void ProcessPoolCore::break_after_death(WorkerProcess& w, const ExitStatus& stat
                          how));
   // The call that was running gets the pool's error (Python's behaviour), which names it
   // as the one that was running and carries a WorkerDied for its pid and status.
-  for (std::size_t i = running->received; i < running->indices.size(); ++i) {
-    std::exception_ptr error;
+  std::exception_ptr error;
+  try {
     try {
-      try {
-        throw worker_died(fmt::format("{} while running this call", how), pid, status);
-      } catch (const WorkerDied&) {
-        std::throw_with_nested(BrokenProcessPool(culprit));
-      }
-    } catch (...) {
-      error = std::current_exception();
+      throw worker_died(fmt::format("{} while running this call", how), pid, status);
+    } catch (const WorkerDied&) {
+      std::throw_with_nested(BrokenProcessPool(culprit));
     }
-    running->call->sink->fail(running->indices[i], error);
+  } catch (...) {
+    error = std::current_exception();
   }
+  fail_cut_short(*running, pid, since, fmt::format("worker died: {}", how), error);
 }
 
 void ProcessPoolCore::replace_worker(std::size_t index) {

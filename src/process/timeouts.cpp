@@ -63,6 +63,7 @@ void ProcessPoolCore::settle_kill(std::size_t index, const ExitStatus& status) {
   WorkerProcess& w = *workers_[index];
   const pid_t pid = w.pid;  // replace_worker() removes `w`
   const std::uint64_t overran = w.overran_seq;
+  const auto since = w.front_since;
   // What the worker sent before the kill landed has been read: a call that finished just
   // in time keeps its result.
   std::optional<InFlight> running = take_running_call(w);
@@ -71,12 +72,15 @@ void ProcessPoolCore::settle_kill(std::size_t index, const ExitStatus& status) {
   replace_worker(index);
   if (!running) return;
   std::exception_ptr error;
+  std::string how = "killed: the call before it overran its timeout";
   if (running->seq == overran) {
+    const std::string timeout = describe_duration(*running->call->timeout);
+    how = fmt::format("killed: it overran its timeout of {}", timeout);
     error = std::make_exception_ptr(TimeoutError(fmt::format(
         "the call ran longer than its timeout of {} (CallOptions::timeout), so the pool "
         "killed worker process {} that ran it and started another; make the call faster or "
         "give it a longer timeout",
-        describe_duration(*running->call->timeout), pid)));
+        timeout, pid)));
   } else {
     // The call that overran finished as the kill was on its way, and this one, next in
     // line, may already have started: it must not run twice.
@@ -87,9 +91,7 @@ void ProcessPoolCore::settle_kill(std::size_t index, const ExitStatus& status) {
                     pid),
         pid, status.known && status.signaled ? status.code : SIGKILL, -1));
   }
-  for (std::size_t i = running->received; i < running->indices.size(); ++i) {
-    running->call->sink->fail(running->indices[i], error);
-  }
+  fail_cut_short(*running, pid, since, how, error);
 }
 
 }  // namespace concurrent::futures::detail

@@ -34,6 +34,9 @@ class Timeline {
     Clock::time_point submitted;
     Clock::time_point started;   // equal to submitted until the task ran
     Clock::time_point finished;  // equal to started until the task ran
+    // Empty for a task that returned or threw; else how it was cut short ("worker died:
+    // ...", "killed: ..."), its `finished` then being when its executor learned of it.
+    std::string killed;
   };
 
   // Times are drawn relative to `origin` (the construction time by default).
@@ -46,19 +49,22 @@ class Timeline {
   std::uint64_t on_submit();
   // Called by an executor once task `id` has run on `worker` from `started` to `finished`.
   // An id that on_submit() never handed out is ignored.
+  // `killed` says how the task was cut short, if it was (see Task::killed).
   void on_run(std::uint64_t id, std::string worker, Clock::time_point started,
-              Clock::time_point finished);
+              Clock::time_point finished, std::string killed = {});
 
   // The tasks that ran, by id (tasks that never ran, e.g. cancelled ones, are left out).
   std::vector<Task> tasks() const;
 
   // Chrome trace-event JSON: one complete event ("ph":"X") per task, one track per worker
   // (a thread's name becomes a tid of this process; "pid N" becomes process N), times
-  // in microseconds since origin(). The submission time is in each event's args.
+  // in microseconds since origin(). The submission time is in each event's args, and
+  // a task cut short says how in args.killed (its name ends in "(killed)").
   void write_chrome_trace(std::ostream& out) const;
   // An SVG Gantt chart: one bar per task from start to stop, task number down the y
   // axis, seconds along x (since origin()), bars coloured by worker, with a thin line
-  // for the time each task waited in the queue, axis ticks, the title and a legend.
+  // for the time each task waited in the queue, axis ticks, the title and a legend. A
+  // task cut short (a worker that died or was killed) ends in a black bar and a cross.
   void write_svg(std::ostream& out, std::string_view title) const;
 
  private:
