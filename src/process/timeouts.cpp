@@ -25,9 +25,11 @@ namespace {
 
 // "2 s", "150 ms", "300 us", "5 ns": the largest unit that says it exactly.
 std::string describe_duration(std::chrono::nanoseconds d) {
-  using namespace std::chrono;
-  if (d % seconds(1) == nanoseconds(0))
+  using std::chrono::duration_cast, std::chrono::microseconds, std::chrono::milliseconds,
+      std::chrono::nanoseconds, std::chrono::seconds;
+  if (d % seconds(1) == nanoseconds(0)) {
     return fmt::format("{} s", duration_cast<seconds>(d).count());
+  }
   if (d % milliseconds(1) == nanoseconds(0)) {
     return fmt::format("{} ms", duration_cast<milliseconds>(d).count());
   }
