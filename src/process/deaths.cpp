@@ -145,12 +145,10 @@ void ProcessPoolCore::fail_cut_short(InFlight& running, pid_t pid,
                                      const std::string& how, const std::exception_ptr& error) {
   const auto now = std::chrono::steady_clock::now();
   ProcessCall& call = *running.call;
-  for (std::size_t i = running.received; i < running.indices.size(); ++i) {
-    const std::uint32_t item = running.indices[i];
-    // Only the first item without a result was running; the rest never started.
+  // A chunk runs, and fails, as a whole.
+  for (const std::uint32_t item : running.indices) {
     if (timeline_ && item < call.timeline_ids.size()) {
-      timeline_->on_run(call.timeline_ids[item], fmt::format("pid {}", pid),
-                        i == running.received ? since : now, now, how);
+      timeline_->on_run(call.timeline_ids[item], fmt::format("pid {}", pid), since, now, how);
     }
     call.sink->fail(item, error);
   }
