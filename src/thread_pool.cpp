@@ -24,10 +24,12 @@
 // do not just block: until the awaited futures are done, the worker takes this pool's
 // most recently queued call (in fork-join code, what the waiting call just submitted) and
 // runs it nested on its stack, then looks again. It runs no other pool's calls, and
-// helps only while one of the awaited futures is a call of its own pool (the futures
-// carry their pool's tag, and the Waiter counts those unfinished): waiting only on other
-// futures (another pool's, a process pool's, a Promise's) it blocks plainly, passing on
-// a wake-up it was poked with. With nothing queued it blocks on its Waiter, listed in
+// helps only while one of the awaited futures may be finished by a call of its own pool:
+// one of its calls, or a future whose completer is unknown (a Promise's, a coroutine's),
+// which one of its queued calls may complete. The futures carry their pool's tag, and
+// the Waiter counts those unfinished. Waiting only on futures no call of its own can
+// finish (another pool's, a process pool's) it blocks plainly, passing on a wake-up it
+// was poked with. With nothing queued it blocks on its Waiter, listed in
 // `helpers_`: a submit that finds no sleeper to wake pokes a listed helper instead (under the
 // pool's mutex, which the helper also holds to unlist itself, so a poked Waiter is alive). A worker
 // that helps stays busy for the bookkeeping above: nested calls report to a Helper whose
@@ -62,12 +64,15 @@ namespace {
 // holds the frames of one call and one wait). Past it, a wait blocks plainly.
 constexpr int kMaxHelpDepth = 64;
 
-// Tags for FutureCoreBase::pool_tag(); 0 is no pool's. (Wrapping past 2^32 pools
-// could only make a wait on a long-gone pool's future run calls while it waits.)
+// Tags for FutureCoreBase::pool_tag(), never one of the two that name no pool.
+// (Wrapping past 2^32 pools could only make a wait on a long-gone pool's future run
+// calls while it waits.)
 std::uint32_t next_pool_tag() {
   static std::atomic<std::uint32_t> pools{0};
-  std::uint32_t tag = 0;
-  while (tag == 0) tag = pools.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::uint32_t tag = detail::kUnknownCompleter;
+  while (tag == detail::kUnknownCompleter || tag == detail::kOutOfProcessCompleter) {
+    tag = pools.fetch_add(1, std::memory_order_relaxed);
+  }
   return tag;
 }
 

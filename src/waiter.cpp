@@ -44,8 +44,8 @@ WaitHelper* exchange_wait_helper(WaitHelper* helper) noexcept {
 }
 
 bool helps_with_pool(std::uint32_t pool_tag) noexcept {
-  return pool_tag != 0 && current_wait_helper != nullptr &&
-         current_wait_helper->pool_tag == pool_tag;
+  return current_wait_helper != nullptr &&
+         (pool_tag == kUnknownCompleter || pool_tag == current_wait_helper->pool_tag);
 }
 
 bool Waiter::wait_until(Clock::time_point deadline) {

@@ -90,9 +90,9 @@ class WaitHelper {
 // Installs `helper` for the calling thread (null: none); returns the previous one.
 WaitHelper* exchange_wait_helper(WaitHelper* helper) noexcept;
 
-// Whether a future with this FutureCoreBase::pool_tag() is a call of the pool whose
-// WaitHelper the calling thread has installed: only then may waiting for it run queued
-// calls.
+// Whether a future with this FutureCoreBase::pool_tag() may be completed by a call of
+// the pool whose WaitHelper the calling thread has installed (one of its calls, or a
+// future of unknown completer): only then may waiting for it run queued calls.
 bool helps_with_pool(std::uint32_t pool_tag) noexcept;
 
 // One Waiter's membership in one future's list of waiters (guarded by that future's

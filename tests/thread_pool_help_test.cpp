@@ -1,7 +1,8 @@
 // Tests for waiting inside a worker (thread_pool.hpp, "Waiting inside a worker"):
 // result(), exception(), wait() and as_completed() called in a call run the pool's queued
-// calls while they wait for one of the pool's own calls, so nested submits do not
-// deadlock the pool; waiting for anything else is a plain wait. Every wait here has
+// calls while they wait for a future one of the pool's calls may finish (its own calls,
+// a Promise's, a coroutine's), so nested submits do not deadlock the pool; waiting for
+// another pool's or a process pool's call is a plain wait. Every wait here has
 // a timeout: a deadlock fails the test instead of hanging it.
 #include <gtest/gtest.h>
 
@@ -11,8 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "concurrent/futures/coroutine.hpp"
+#include "concurrent/futures/process_pool.hpp"
 #include "concurrent/futures/thread_pool.hpp"
 #include "concurrent/futures/wait.hpp"
+#include "process_gate.hpp"
 #include "test_util.hpp"
 
 namespace cf = concurrent::futures;
@@ -178,12 +182,35 @@ TEST(ThreadPoolHelp, WaitingForAnotherPoolsCallRunsNoneOfThisPoolsCalls) {
   expect_plain_wait(pool, awaited, [&] { gate.open(); });
 }
 
-TEST(ThreadPoolHelp, WaitingForAPromisesFutureRunsNoneOfThisPoolsCalls) {
-  // As for a process pool's future: no thread pool's call completes it.
+TEST(ThreadPoolHelp, WaitingForAProcessPoolsCallRunsNoneOfThisPoolsCalls) {
+  // Only the process pool's own thread finishes its futures.
+  cft::ProcessGate gate;
+  cf::ProcessPoolExecutor processes(1);
+  cf::ThreadPoolExecutor pool(1);
+  cf::Future<int> awaited = processes.submit(cft::gated_call, gate.dir(), std::string("a"));
+  ASSERT_NE(gate.wait_started("a"), 0);
+  expect_plain_wait(pool, awaited, [&] { gate.open("a"); });
+}
+
+TEST(ThreadPoolHelp, APromiseSetByAQueuedCallOfTheSamePoolIsHelpedWith) {
+  // Who sets a Promise is unknown, so a worker waiting for its future helps: here the
+  // only worker waits, and the call that sets the promise is queued behind it.
   cf::ThreadPoolExecutor pool(1);
   cf::Promise<int> promise;
-  cf::Future<int> awaited = promise.get_future();
-  expect_plain_wait(pool, awaited, [&] { promise.set_result(1); });
+  cf::Future<int> waiting =
+      pool.submit([awaited = promise.get_future()] { return awaited.result(kLongTimeout); });
+  cf::Future<void> setter = pool.submit([&promise] { promise.set_result(7); });
+  EXPECT_EQ(waiting.result(kLongTimeout), 7);
+  setter.result(kLongTimeout);
+}
+
+TEST(ThreadPoolHelp, ACoroutineAwaitingTheSamePoolsCallIsHelpedWith) {
+  cf::ThreadPoolExecutor pool(1);
+  auto twice = [](cf::ThreadPoolExecutor& p) -> cf::Future<int> {
+    co_return 2 * co_await p.submit([] { return 21; });
+  };
+  cf::Future<int> outer = pool.submit([&] { return twice(pool).result(kLongTimeout); });
+  EXPECT_EQ(outer.result(kLongTimeout), 42);
 }
 
 TEST(ThreadPoolHelp, IdleBookkeepingStaysRightAfterHelping) {

@@ -12,14 +12,17 @@
 // calls already queued run first (unless cancel_futures cancels them).
 //
 // Waiting inside a worker: result(), exception(), wait() and as_completed() called in one
-// of this pool's calls, while they wait for a future of this pool's own calls, run the
-// pool's queued calls (the most recently queued first), nested on the worker's stack,
-// and return as soon as what they wait for is done, so nested submits never deadlock the
-// pool: a 1-worker pool whose call submits another and waits for it completes. The rules:
+// of this pool's calls, while they wait for a future one of this pool's calls may
+// finish, run the pool's queued calls (the most recently queued first), nested on the
+// worker's stack, and return as soon as what they wait for is done, so nested submits
+// never deadlock the pool: a 1-worker pool whose call submits another and waits for it
+// completes. The rules:
 //   - Only this pool's calls are run that way, and only while at least one of the
-//     awaited futures is one of its calls (or a then(fn) continuation of one). Waiting
-//     for a future of another thread pool, a process pool or a Promise blocks plainly:
-//     running this pool's calls would not bring it nearer, only delay noticing it.
+//     awaited futures is one of its calls (or a then(fn) continuation of one) or a future
+//     whose completer is unknown (a Promise's, a coroutine's, a when_all's: one of the
+//     queued calls may complete it). Waiting only for futures of another thread pool or
+//     of a process pool blocks plainly: running this pool's calls would not bring them
+//     nearer, only delay noticing them.
 //   - At most 64 calls nest on one worker's stack (each level holds the frames of one
 //     call and one wait); past that depth a wait blocks plainly.
 //   - A helping worker counts as busy: it does not take a submit's place as an idle one.

@@ -55,6 +55,15 @@ Clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
 // link one WaitLink per future they wait on; completion notifies through it.
 struct WaitLink;
 
+// FutureCoreBase::pool_tag() values that name no thread pool. Unknown (a Promise's, a
+// coroutine's, a when_all's future): any thread might complete it, a queued call of the
+// waiting worker's own pool among them, so waiting for it helps (a plain wait could
+// deadlock). Out of process (a process pool's or an MPI pool's call): only that pool's
+// own thread completes it, which no thread pool's call can bring nearer, so waiting for
+// it is a plain wait.
+inline constexpr std::uint32_t kUnknownCompleter = 0;
+inline constexpr std::uint32_t kOutOfProcessCompleter = 0xFFFF'FFFF;
+
 class FutureCoreBase {
  public:
   FutureCoreBase() = default;
@@ -119,10 +128,11 @@ class FutureCoreBase {
     return true;
   }
 
-  // The thread pool whose call completes this future (0: none, as for a Promise or a
-  // process pool), so that a worker waiting on it knows whether running its own pool's
-  // queued calls can help (src/thread_pool.cpp, "Helping"). Set before the future is
-  // shared; then(fn) passes it on, its continuation finishing in the same thread.
+  // The thread pool whose call completes this future, so that a worker waiting on it
+  // knows whether running its own pool's queued calls can help (src/thread_pool.cpp,
+  // "Helping"): a thread pool's tag, kUnknownCompleter or kOutOfProcessCompleter. Set
+  // before the future is shared; then(fn) passes it on, its continuation finishing in the
+  // same thread.
   std::uint32_t pool_tag() const noexcept { return pool_tag_; }
   void set_pool_tag(std::uint32_t tag) noexcept { pool_tag_ = tag; }
 
@@ -169,7 +179,7 @@ class FutureCoreBase {
 
   mutable Mutex mutex_;
   std::atomic<FutureState> state_{FutureState::pending};
-  std::uint32_t pool_tag_ = 0;  // beside the one-byte state: no bigger a future
+  std::uint32_t pool_tag_ = kUnknownCompleter;  // beside the one-byte state: no bigger a future
   mutable WaitLink* waiters_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = nullptr;
   std::vector<UniqueFunction> callbacks_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
 };

@@ -54,6 +54,13 @@ class CallSink {
   virtual void fail(std::size_t i, std::exception_ptr error) noexcept = 0;
 };
 
+// Marks the future of a call that the pool's own thread finishes: a thread-pool worker
+// waiting for it waits plainly (detail/future_core.hpp, kOutOfProcessCompleter).
+template <class R>
+void mark_out_of_process(const Promise<R>& promise) {
+  CoreAccess::core(promise.get_future())->set_pool_tag(kOutOfProcessCompleter);
+}
+
 // Decodes one result of type R (void: no bytes) from `bytes`.
 template <class R>
 R decode_process_result(std::optional<ValueReader>& reader, std::string_view bytes) {
@@ -81,7 +88,9 @@ R decode_process_result(std::optional<ValueReader>& reader, std::string_view byt
 template <class R>
 class PromiseSink final : public CallSink {
  public:
-  explicit PromiseSink(std::size_t n) : promises_(n) {}
+  explicit PromiseSink(std::size_t n) : promises_(n) {
+    for (const Promise<R>& p : promises_) mark_out_of_process(p);
+  }
 
   Future<R> future(std::size_t i) const { return promises_[i].get_future(); }
 
@@ -122,7 +131,10 @@ class PromiseSink final : public CallSink {
 template <class R>
 class ChunkSink final : public CallSink {
  public:
-  explicit ChunkSink(std::size_t n) : size_(n) { results_.reserve(n); }
+  explicit ChunkSink(std::size_t n) : size_(n) {
+    results_.reserve(n);
+    mark_out_of_process(promise_);
+  }
 
   Future<ChunkResults<R>> future() const { return promise_.get_future(); }
 
