@@ -24,6 +24,7 @@ std::string load_url(const std::string& url) {
 cf::Future<std::size_t> crawl(cf::ThreadPoolExecutor& pool, std::vector<std::string> urls) {
   co_await cf::resume_on(pool);  // the rest runs on the pool, not in main()
   std::vector<cf::Future<std::size_t>> sizes;
+  sizes.reserve(urls.size());
   for (const std::string& url : urls) {
     sizes.push_back(
         pool.submit(load_url, url).then([](const std::string& page) { return page.size(); }));

@@ -21,7 +21,6 @@ namespace cft = concurrent::futures::test;
 using namespace std::chrono_literals;
 using cft::expect_sentence;
 using cft::kLongTimeout;
-using cft::what_of;
 
 namespace {
 
@@ -181,14 +180,14 @@ TEST(Callbacks, CallbackMayUseTheFutureFreely) {
   cf::Future<int> f = p.get_future();
   std::vector<std::string> log;
   f.add_done_callback([&](const cf::Future<int>& g) {
-    log.push_back("outer");
+    log.emplace_back("outer");
     EXPECT_EQ(g.result(kLongTimeout), 8);
     EXPECT_EQ(g.exception(), nullptr);
     EXPECT_FALSE(g.cancel());
-    g.add_done_callback([&](const cf::Future<int>&) { log.push_back("nested"); });
-    log.push_back("outer end");
+    g.add_done_callback([&](const cf::Future<int>&) { log.emplace_back("nested"); });
+    log.emplace_back("outer end");
   });
-  f.add_done_callback([&](const cf::Future<int>&) { log.push_back("second"); });
+  f.add_done_callback([&](const cf::Future<int>&) { log.emplace_back("second"); });
   p.set_result(8);
   EXPECT_EQ(log, (std::vector<std::string>{"outer", "nested", "outer end", "second"}));
 }

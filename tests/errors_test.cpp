@@ -19,7 +19,6 @@ namespace cf = concurrent::futures;
 namespace cft = concurrent::futures::test;
 using namespace std::chrono_literals;
 using cft::expect_sentence;
-using cft::what_of;
 
 namespace {
 

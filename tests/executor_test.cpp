@@ -653,7 +653,7 @@ TYPED_TEST(ExecutorTest, MapChunkAcrossAFailingElement) {
     try {
       seen.push_back(std::to_string(*it));
     } catch (const std::domain_error&) {
-      seen.push_back("error");
+      seen.emplace_back("error");
     }
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"6", "error", "3", "2", "error", "error", "1"}));

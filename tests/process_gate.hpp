@@ -55,7 +55,9 @@ inline void publish(const std::string& path, const std::string& text) {
 inline bool pass(const std::string& dir, const std::string& name) {
   publish(dir + "/started-" + name, std::to_string(::getpid()));
   const auto deadline = std::chrono::steady_clock::now() + kLongTimeout;
-  while (!exists(dir + "/open-" + name) && !exists(dir + "/open-all")) {
+  const std::string opened = dir + "/open-" + name;
+  const std::string all_opened = dir + "/open-all";
+  while (!exists(opened) && !exists(all_opened)) {
     if (!exists(dir) || std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }

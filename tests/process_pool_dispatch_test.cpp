@@ -126,7 +126,7 @@ TEST_P(ProcessPoolDispatch, MapInChunksKeepsOrderAndPerItemErrors) {
     try {
       seen.push_back(std::to_string(*it));
     } catch (const std::domain_error& e) {
-      seen.push_back(e.what());
+      seen.emplace_back(e.what());
     }
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"2", "1", "division by zero", "1", "5"}));

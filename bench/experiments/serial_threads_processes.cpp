@@ -1,6 +1,7 @@
 // Experiment 2, serial vs threads vs processes: N = usable CPUs tasks of wait (sleep) and
 // compute (cos steps), serially, as N std::threads, as N forked processes, and through
 // both executors.
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ double run_mode(const std::string& mode, int n, Fn fn, Arg arg) {
     for (int i = 0; i < n; ++i) fn(arg);
   } else if (mode == "threads") {
     std::vector<std::thread> threads;
+    threads.reserve(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) threads.emplace_back([&] { fn(arg); });
     for (auto& t : threads) t.join();
   } else if (mode == "processes") {
@@ -60,8 +62,8 @@ void serial_threads_processes(const Config& config, Progress& progress, Results&
     for (const auto& mode : kModes) {
       std::vector<double> walls;
       for (int rep = 0; rep < config.scale.reps; ++rep) {
-        progress.note(kind + "/" + mode + " x" + std::to_string(config.cpus) + " (rep " +
-                      std::to_string(rep + 1) + "/" + std::to_string(config.scale.reps) + ")");
+        progress.note(fmt::format("{}/{} x{} (rep {}/{})", kind, mode, config.cpus, rep + 1,
+                                  config.scale.reps));
         walls.push_back(kind == "wait"
                             ? run_mode(mode, config.cpus, idle_task, config.scale.wait_s)
                             : run_mode(mode, config.cpus, compute_task, config.scale.compute_n));

@@ -37,16 +37,20 @@ void plan(Progress& progress, const Config& config, bool python) {
   const int n = config.cpus;
   const double rounds = std::ceil(double(kBusyIdleTasks) / kBusyIdleWorkers);
   const double py_step = 4e-8;  // Python: about 40 ns per loop step here
+  // The step counts, as the estimates use them.
+  const auto busy_n = static_cast<double>(s.busy_n);
+  const auto compute_n = static_cast<double>(s.compute_n);
+  const auto sweep_n = static_cast<double>(s.sweep_n);
   progress.plan(1, "busy vs idle", 2 * rounds * s.idle_s + 1.0);
   progress.plan(2, "serial vs threads vs processes",
-                s.reps * ((n + 4) * s.wait_s + (n + 4) * s.compute_n * 2e-8 * n / 2 + 0.3));
+                s.reps * ((n + 4) * s.wait_s + (n + 4) * compute_n * 2e-8 * n / 2 + 0.3));
   progress.plan(3, "worker sweep",
-                s.reps * (2 * n * (s.sweep_n * 2e-8 + s.http_delay_ms * 1e-3) * 2 + 0.2 * n));
+                s.reps * (2 * n * (sweep_n * 2e-8 + s.http_delay_ms * 1e-3) * 2 + 0.2 * n));
   if (python) {
     progress.plan(4, "Python side by side",
-                  2 * rounds * s.idle_s + kBusyIdleTasks * s.busy_n * py_step * 1.5 +
-                      s.reps * ((n + 4) * s.wait_s + 3.5 * n * s.compute_n * py_step + 1) +
-                      s.reps * (n * (n + 1) * (s.sweep_n * py_step + s.http_delay_ms * 1e-3) + n) +
+                  2 * rounds * s.idle_s + kBusyIdleTasks * busy_n * py_step * 1.5 +
+                      s.reps * ((n + 4) * s.wait_s + 3.5 * n * compute_n * py_step + 1) +
+                      s.reps * (n * (n + 1) * (sweep_n * py_step + s.http_delay_ms * 1e-3) + n) +
                       2);
   }
   progress.plan(5, "micro-benchmarks", s.name == "smoke" ? 3 : (s.name == "quick" ? 60 : 300));

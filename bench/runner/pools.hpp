@@ -37,6 +37,7 @@ double run_on_pool(Pool pool, int workers, int count, Fn fn, Arg arg,
     options.timeline = timeline;
     cf::ThreadPoolExecutor executor(std::move(options));
     std::vector<decltype(executor.submit(fn, arg))> futures;
+    futures.reserve(static_cast<std::size_t>(count));
     for (int i = 0; i < count; ++i) futures.push_back(executor.submit(fn, arg));
     for (auto& f : futures) f.result();
   } else {
@@ -45,6 +46,7 @@ double run_on_pool(Pool pool, int workers, int count, Fn fn, Arg arg,
     options.timeline = timeline;
     cf::ProcessPoolExecutor executor(std::move(options));
     std::vector<decltype(executor.submit(fn, arg))> futures;
+    futures.reserve(static_cast<std::size_t>(count));
     for (int i = 0; i < count; ++i) futures.push_back(executor.submit(fn, arg));
     for (auto& f : futures) f.result();
   }
