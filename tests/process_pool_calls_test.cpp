@@ -222,7 +222,7 @@ TEST_P(ProcessPoolCalls, SerializationFailuresInAChunkFailOnlyTheirElement) {
       seen.push_back(std::to_string(it->value));
     } catch (const std::length_error& e) {
       EXPECT_STREQ(e.what(), "this value refuses to be serialized");
-      seen.push_back("error");
+      seen.emplace_back("error");
     }
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"1", "error", "3", "error", "5", "error", "7"}));
