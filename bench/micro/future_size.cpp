@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     cv.wait(lock, [&] { return open; });
   });
   std::vector<cf::Future<int>> futures;
-  futures.reserve(3 * kCalls);  // room for the three measurements below
+  futures.reserve(std::size_t{3} * kCalls);  // room for the three measurements below
   const Cost cf_cost = per_call(kCalls, [&] { futures.push_back(pool.submit(noop)); });
   // What a call pays for a std::stop_token (its stop state), and for a timeout (the
   // timed entry and its deadline node; the timer thread starts before the count).
