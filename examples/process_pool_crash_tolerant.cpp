@@ -26,6 +26,7 @@ int parse_record(int record) {
 int main() {
   cf::ProcessPoolExecutor pool({.max_workers = 2, .on_worker_death = cf::OnWorkerDeath::replace});
   std::vector<cf::Future<int>> parsed;
+  parsed.reserve(200);
   for (int record = 0; record < 200; ++record) parsed.push_back(pool.submit(parse_record, record));
   // A record that may hang gets a bound on its run (counted from when it starts).
   cf::Future<int> hanging = pool.submit({.timeout = 200ms}, parse_record, -1);
