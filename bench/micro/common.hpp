@@ -30,10 +30,11 @@ struct Scale {
   std::int64_t map_calls;
   std::vector<std::int64_t> chunksizes;
   // process_pool_bench's own workloads
-  int process_round_trips;  // iterations of round_trip/<method>
-  int process_submits;      // per submit_then_results iteration
-  int process_map_items;    // per map_chunked iteration
-  int fib_n;                // fork_join/*: fib(fib_n) with nested submits
+  int process_round_trips;   // iterations of round_trip/<method>
+  int process_submits;       // per submit_then_results iteration
+  int process_map_items;     // per map_chunked iteration
+  int fib_n;                 // fork_join/*: fib(fib_n) with nested submits
+  int process_replacements;  // iterations of replacement/<method>: a crash and a result each
 };
 
 Scale scale_named(const std::string& name);

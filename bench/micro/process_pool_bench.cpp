@@ -19,6 +19,10 @@
 //                              through two blocking pipes, with the same 200 µs of quiet
 //                              (target for the pool: at most 3x this)
 //   map/cf_process_pool        map() with a chunksize sweep, as map/cf in cf_micro_bench
+//   replacement/<method>       the cost of a crash on a 1-worker pool that replaces its
+//                              dead (OnWorkerDeath::replace): from submitting a call that
+//                              exits its worker to the next call's result on the new
+//                              worker (spawn and forkserver: fork cannot replace)
 //
 //   process_pool_bench [--cf_scale=smoke|quick|full] [Google Benchmark flags]
 //
@@ -31,6 +35,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "concurrent/futures/process_pool.hpp"
 #include "micro/common.hpp"
@@ -88,6 +94,19 @@ void map_chunked(benchmark::State& state, int items) {
   }
   state.SetItemsProcessed(state.iterations() * items);
   state.SetBytesProcessed(state.iterations() * items * 2 * std::int64_t{sizeof(int)});
+}
+
+// Runs in a worker: ends it as a crash would, without a core dump.
+int exit_worker() { ::_exit(3); }
+
+void replacement(benchmark::State& state, cf::StartMethod method) {
+  cf::ProcessPoolExecutor pool(
+      {.max_workers = 1, .start_method = method, .on_worker_death = cf::OnWorkerDeath::replace});
+  (void)pool.submit(identity, 0).result();  // the first worker is up
+  for (auto _ : state) {
+    if (!pool.submit(exit_worker).exception()) state.SkipWithError("the worker did not die");
+    benchmark::DoNotOptimize(pool.submit(identity, 1).result());
+  }
 }
 
 void start_to_first_result(benchmark::State& state, cf::StartMethod method) {
@@ -172,6 +191,12 @@ void register_all(const Scale& s) {
                       start_to_first_result, m)
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
+  }
+  for (cf::StartMethod m : {cf::StartMethod::spawn, cf::StartMethod::forkserver}) {
+    RegisterBenchmark(fmt::format("replacement/{}", cf::to_string(m)).c_str(), replacement, m)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(s.process_replacements);
   }
   // The pool and its floor, side by side in one run.
   using Latency = void (*)(benchmark::State&, int);

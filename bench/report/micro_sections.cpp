@@ -330,6 +330,15 @@ void process_pool_table(std::ostream& md, const Micro& m, const Json* py) {
     fmt::print(md, "| start to first result, {} (ms) | {} | {} | {} |\n", method, measured(c, 1),
                measured(p, 1), faster(p, c));
   }
+  // Python's pool breaks at a crash: its cost is shutting it down and starting another.
+  for (const char* method : {"spawn", "forkserver"}) {
+    const double c = m.process_value(fmt::format("replacement/{}", method), "real_time");
+    const double p = py_number("recreate_after_crash_ms", method);
+    fmt::print(md,
+               "| a crash to the next result, {} (ms; Python recreates its broken pool) | {} | "
+               "{} | {} |\n",
+               method, measured(c, 1), measured(p, 1), faster(p, c));
+  }
   process_pool_targets(md, m, map_cf, map_py, py_number("submit_then_results_tasks_per_s"));
 }
 
