@@ -61,8 +61,12 @@ namespace {
 
 // How deep calls may nest on one worker's stack while it helps. Larger: deeper fork-join
 // recursion keeps every worker running calls; smaller: less stack per worker (a level
-// holds the frames of one call and one wait). Past it, a wait blocks plainly.
-constexpr int kMaxHelpDepth = 64;
+// holds the frames of one call and one wait, about a kilobyte). Past it, a wait blocks
+// plainly, and if every worker gets there waiting on the others the pool deadlocks. The
+// depth is not bounded by the recursion's: workers waiting on each other's calls nest
+// the calls they take. fib(16) with nested submits on 2 workers reaches 290-390 levels,
+// so 64 deadlocked it; 1024 leaves that a wide margin within an 8 MiB thread stack.
+constexpr int kMaxHelpDepth = 1024;
 
 // Tags for FutureCoreBase::pool_tag(), never one of the two that name no pool.
 // (Wrapping past 2^32 pools could only make a wait on a long-gone pool's future run
