@@ -6,32 +6,12 @@
 
 #include <exception>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "call_timeout.hpp"
 #include "concurrent/futures/errors.hpp"
 
 namespace concurrent::futures::detail {
-
-namespace {
-
-// `timeout` in the largest unit that shows it exactly: "2s", "50ms", "1500µs", "7ns".
-std::string describe_timeout(Clock::duration timeout) {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout);
-  const auto exactly_in = [&](auto unit) { return ns % unit == ns.zero(); };
-  if (exactly_in(std::chrono::seconds(1))) {
-    return fmt::format("{}", std::chrono::duration_cast<std::chrono::seconds>(ns));
-  }
-  if (exactly_in(std::chrono::milliseconds(1))) {
-    return fmt::format("{}", std::chrono::duration_cast<std::chrono::milliseconds>(ns));
-  }
-  if (exactly_in(std::chrono::microseconds(1))) {
-    return fmt::format("{}", std::chrono::duration_cast<std::chrono::microseconds>(ns));
-  }
-  return fmt::format("{}", ns);
-}
-
-}  // namespace
 
 CallDeadlines::~CallDeadlines() { stop(); }
 

@@ -29,14 +29,14 @@
 // which one of its queued calls may complete. The futures carry their pool's tag, and
 // the Waiter counts those unfinished. Waiting only on futures no call of its own can
 // finish (another pool's, a process pool's) it blocks plainly, passing on a wake-up it
-// was poked with. With nothing queued it blocks on its Waiter, listed in
-// `helpers_`: a submit that finds no sleeper to wake pokes a listed helper instead (under the
-// pool's mutex, which the helper also holds to unlist itself, so a poked Waiter is alive). A worker
-// that helps stays busy for the bookkeeping above: nested calls report to a Helper whose
-// call_returned() counts nothing, and it is never counted idle or sleeping. Nesting is bounded
-// (kMaxHelpDepth): past it, a wait blocks plainly. So a 1-worker pool whose call
-// submits and waits for another call completes, and recursive fork-join keeps every
-// worker running calls instead of blocking.
+// was poked with. With nothing queued it blocks on its Waiter, listed in `helpers_`: a
+// submit that finds no sleeper to wake pokes a listed helper instead (under the pool's
+// mutex, which the helper also holds to unlist itself, so a poked Waiter is alive). A
+// worker that helps stays busy for the bookkeeping above: nested calls report to a
+// Helper whose call_returned() counts nothing, and it is never counted idle or sleeping.
+// Nesting is bounded (kMaxHelpDepth): past it, a wait blocks plainly. So a 1-worker pool
+// whose call submits and waits for another call completes, and recursive fork-join keeps
+// every worker running calls instead of blocking.
 
 #include "concurrent/futures/thread_pool.hpp"
 
@@ -50,6 +50,7 @@
 #include <fmt/format.h>
 
 #include "call_deadlines.hpp"
+#include "call_timeout.hpp"
 #include "concurrent/futures/errors.hpp"
 #include "concurrent/futures/timeline.hpp"
 #include "thread_pool_core.hpp"
@@ -157,12 +158,7 @@ void thread_pool_submit(ThreadPoolCore& pool, std::shared_ptr<WorkItem> item,
     pool.submit(std::move(item));
     return;
   }
-  if (*options.timeout <= std::chrono::nanoseconds::zero()) {
-    throw std::invalid_argument(fmt::format(
-        "submit(): CallOptions::timeout must be greater than zero, got {}ns; leave it unset "
-        "for a call without a timeout",
-        options.timeout->count()));
-  }
+  check_call_timeout(options.timeout, "ThreadPoolExecutor::submit()");
   pool.submit_timed(std::move(item), std::chrono::ceil<Clock::duration>(*options.timeout));
 }
 
@@ -279,7 +275,8 @@ class ThreadPoolCore::Helper final : public WaitHelper, public WorkerHooks {
       if (status != Waiter::Status::own_pool_pending) {
         if (poked) pass_wake_on();
         if (status == Waiter::Status::ready) return true;
-        // Nothing of this pool is awaited: running its calls would not end the wait.
+        // No awaited future can be finished by this pool's calls: running them would
+        // not end the wait.
         return waiter.wait_plainly_until(deadline);
       }
       poked = false;

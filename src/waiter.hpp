@@ -27,8 +27,8 @@ class Waiter {
   // `own_pool` as the future's WaitLink says.
   void notify(std::size_t index, bool failed, bool own_pool = false);
 
-  // Called by FutureCoreBase::link, under the future's lock, for a future that is a call
-  // of the pool whose worker this thread is (see helps_with_pool below).
+  // Called by FutureCoreBase::link, under the future's lock, for a future a call of the
+  // pool whose worker this thread is may finish (see helps_with_pool below).
   void add_own_pool_future();
 
   // Blocks until the wake condition holds or `deadline` passes; true if it holds.
@@ -38,16 +38,16 @@ class Waiter {
   bool wait_until(Clock::time_point deadline);
 
   // For a WaitHelper: blocks until the wake condition holds, `deadline` passes,
-  // poke() is called (which this consumes), or no future of the helper's pool is left
-  // unfinished (then it returns `poked` too: the helper looks again).
+  // poke() is called (which this consumes), or no awaited future the helper's pool may
+  // finish is left unfinished (then it returns `poked` too: the helper looks again).
   enum class Woken { ready, poked, timed_out };
   Woken wait_until_or_poked(Clock::time_point deadline);
   // Makes wait_until_or_poked() return, now or when next called. Lock order: whoever
   // pokes may hold its own lock, never this waiter's.
   void poke();
   // Where the wait stands now: the wake condition holds; it does not, and some awaited
-  // future is a call of the waiting worker's own pool (helping may run it); or it does
-  // not and none is (helping cannot bring it nearer: wait plainly).
+  // future may be finished by a call of the waiting worker's own pool (helping may run
+  // it); or it does not and none may (helping cannot bring it nearer: wait plainly).
   enum class Status { ready, own_pool_pending, others_pending };
   Status status_now();
   // Blocks until the wake condition holds or `deadline` passes, running nothing.
@@ -66,7 +66,7 @@ class Waiter {
   std::size_t pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   bool failure_seen_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   bool poked_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
-  // Unfinished awaited futures that are calls of the waiting worker's own pool.
+  // Unfinished awaited futures a call of the waiting worker's own pool may finish.
   std::size_t own_pool_pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = 0;
   std::vector<std::size_t> finished_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
 };
@@ -103,7 +103,7 @@ struct WaitLink {
   WaitLink* prev = nullptr;
   WaitLink* next = nullptr;
   bool linked = false;
-  bool own_pool = false;  // the future is a call of the waiting worker's pool
+  bool own_pool = false;  // a call of the waiting worker's pool may finish the future
 };
 
 }  // namespace concurrent::futures::detail

@@ -65,7 +65,7 @@ TEST(ThreadPoolTimeout, ATimeoutFailsTheFutureAndStopsTheToken) {
     return 1;
   });
   const std::string what = cft::what_of([&] { (void)f.result(kLongTimeout); });
-  EXPECT_NE(what.find("timeout of 20ms"), std::string::npos) << what;
+  EXPECT_NE(what.find("timeout of 20 ms"), std::string::npos) << what;
   cft::expect_sentence(what);
   EXPECT_THROW((void)f.result(), cf::TimeoutError);
   ASSERT_EQ(seen.wait_for(kLongTimeout), std::future_status::ready);

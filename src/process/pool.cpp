@@ -87,6 +87,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "call_timeout.hpp"
 #include "concurrent/futures/errors.hpp"
 #include "process/core.hpp"
 
@@ -105,11 +106,7 @@ void ProcessPoolCore::throw_if_closed() const {
 
 void ProcessPoolCore::submit(ProcessCall call) {
   if (call.timeout) {
-    if (*call.timeout <= std::chrono::nanoseconds(0)) {
-      throw std::invalid_argument(
-          "CallOptions::timeout must be greater than zero: it bounds how long the call may run "
-          "in its worker; leave it unset for no bound");
-    }
+    check_call_timeout(call.timeout, "ProcessPoolExecutor::submit()");
     if (start_method_ == StartMethod::fork) {
       throw std::invalid_argument(
           "CallOptions::timeout cannot be used with StartMethod::fork: the worker of a call "

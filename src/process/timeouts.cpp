@@ -16,30 +16,11 @@
 #include <chrono>
 #include <exception>
 
+#include "call_timeout.hpp"
 #include "concurrent/futures/errors.hpp"
 #include "process/core.hpp"
 
 namespace concurrent::futures::detail {
-
-namespace {
-
-// "2 s", "150 ms", "300 us", "5 ns": the largest unit that says it exactly.
-std::string describe_duration(std::chrono::nanoseconds d) {
-  using std::chrono::duration_cast, std::chrono::microseconds, std::chrono::milliseconds,
-      std::chrono::nanoseconds, std::chrono::seconds;
-  if (d % seconds(1) == nanoseconds(0)) {
-    return fmt::format("{} s", duration_cast<seconds>(d).count());
-  }
-  if (d % milliseconds(1) == nanoseconds(0)) {
-    return fmt::format("{} ms", duration_cast<milliseconds>(d).count());
-  }
-  if (d % microseconds(1) == nanoseconds(0)) {
-    return fmt::format("{} us", duration_cast<microseconds>(d).count());
-  }
-  return fmt::format("{} ns", d.count());
-}
-
-}  // namespace
 
 std::optional<std::chrono::steady_clock::time_point> ProcessPoolCore::call_deadline(
     const WorkerProcess& w) const {
@@ -76,7 +57,7 @@ void ProcessPoolCore::settle_kill(std::size_t index, const ExitStatus& status) {
   std::exception_ptr error;
   std::string how = "killed: the call before it overran its timeout";
   if (running->seq == overran) {
-    const std::string timeout = describe_duration(*running->call->timeout);
+    const std::string timeout = describe_timeout(*running->call->timeout);
     how = fmt::format("killed: it overran its timeout of {}", timeout);
     error = std::make_exception_ptr(TimeoutError(fmt::format(
         "the call ran longer than its timeout of {} (CallOptions::timeout), so the pool "

@@ -379,13 +379,7 @@ class ThreadPoolMapSource {
 template <class Fn, class... Args>
 requires(!std::is_same_v<std::decay_t<Fn>, CallOptions>) auto ThreadPoolExecutor::submit(
     Fn&& fn, Args&&... args) {
-  if constexpr (detail::check_thread_call<Fn, Args...>()) {
-    auto [task, future] = detail::make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);
-    detail::thread_pool_submit(*core_, std::move(task));
-    return future;
-  } else {
-    return Future<int>();  // unreachable: the static_assert above has failed
-  }
+  return submit(CallOptions{}, std::forward<Fn>(fn), std::forward<Args>(args)...);
 }
 
 template <class Fn, class... Args>
