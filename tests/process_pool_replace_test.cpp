@@ -50,6 +50,14 @@ int marked_gated_call(std::string dir, int id, std::string gate) {
   return cft::gated_call(gate, std::to_string(id)) > 0 ? id : -1;
 }
 
+// Waits at the gate "crash" in `dir` until the test opens it, then does `action`: the
+// test knows the call is running, and can queue calls behind it, before it crashes.
+int gated_crash(std::string dir, int action) {
+  (void)cft::gated_call(std::move(dir), "crash");
+  act(static_cast<Action>(action));
+  return 0;
+}
+
 // (SIGKILL and abort() rather than a segfault: a sanitizer takes a while to report each
 // fault, and the matrix above covers segfaults.)
 int crash_on_multiples_of_37(int i) {
@@ -240,17 +248,42 @@ TEST_P(ProcessPoolReplace, AThrowingInitializerBreaksThePoolAtOnce) {
 }
 
 TEST_P(ProcessPoolReplace, ShutdownWaitsForTheRequeuedCalls) {
+  cft::ProcessGate gate;
   std::vector<cf::Future<int>> fs;
   cf::Future<int> crash;
   {
     cf::ProcessPoolExecutor pool(replacing(GetParam(), 1));
-    crash = pool.submit(crash_after, 20, static_cast<int>(Action::abort));
-    for (int i = 0; i < 6; ++i) fs.push_back(pool.submit(square, i));
+    crash = pool.submit(gated_crash, gate.dir(), static_cast<int>(Action::abort));
+    ASSERT_GT(gate.wait_started("crash"), 0);
+    for (int i = 0; i < 6; ++i) fs.push_back(pool.submit(square, i));  // queued behind it
+    gate.open("crash");
     pool.shutdown(true);
     EXPECT_TRUE(pool.worker_pids().empty());
   }
   EXPECT_EQ(error_of(crash).rfind("WorkerDied: ", 0), 0u);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(fs[i].result(0s), i * i);
+}
+
+TEST_P(ProcessPoolReplace, TheCallRunningWhenACrashLoopBreaksThePoolSaysSo) {
+  // One worker, and every call kills the worker running it: the first replacement's
+  // death is the first strike, the third's breaks the pool.
+  cf::ProcessPoolExecutor pool(replacing(GetParam(), 1));
+  std::vector<cf::Future<int>> fs;
+  for (int i = 0; i < 5; ++i) {
+    fs.push_back(pool.submit(crash_after, 0, static_cast<int>(Action::sigkill)));
+  }
+  for (int i = 0; i < 3; ++i) {
+    const std::string error = error_of(fs[i]);
+    EXPECT_EQ(error.rfind("WorkerDied: ", 0), 0u) << i << ": " << error;
+    EXPECT_NE(error.find("goes on"), std::string::npos) << i << ": " << error;
+  }
+  const std::string last = error_of(fs[3]);
+  EXPECT_EQ(last.rfind("WorkerDied: ", 0), 0u) << last;
+  EXPECT_NE(last.find("stopped replacing them and is broken"), std::string::npos) << last;
+  const std::string after = error_of(fs[4]);
+  EXPECT_EQ(after.rfind("BrokenProcessPool: ", 0), 0u) << after;
+  EXPECT_NE(after.find("in a row died before finishing a call"), std::string::npos) << after;
+  EXPECT_THROW((void)pool.submit(square, 1), cf::BrokenProcessPool);
 }
 
 TEST_P(ProcessPoolReplace, KillWorkersStillStopsEverything) {
@@ -296,10 +329,13 @@ TEST(ProcessPoolReplaceConstruction, ForkIsRefusedWithAWayOut) {
 // break_pool (the default) still breaks the pool, but tells the call that was running
 // on the dead worker apart from the bystanders.
 TEST(ProcessPoolBreakPool, TheRunningCallIsToldApartFromTheBystanders) {
+  cft::ProcessGate gate;
   cf::ProcessPoolExecutor pool({.max_workers = 1});
-  cf::Future<int> crash = pool.submit(crash_after, 20, static_cast<int>(Action::sigkill));
+  cf::Future<int> crash = pool.submit(gated_crash, gate.dir(), static_cast<int>(Action::sigkill));
+  ASSERT_GT(gate.wait_started("crash"), 0);
   std::vector<cf::Future<int>> bystanders;
   for (int i = 0; i < 3; ++i) bystanders.push_back(pool.submit(square, i));
+  gate.open("crash");
   const std::string error = error_of(crash);
   EXPECT_NE(error.find("was killed by signal 9 (SIGKILL) while running this call"),
             std::string::npos)

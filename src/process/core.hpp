@@ -201,7 +201,8 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   void survive_death(std::size_t index, const ExitStatus& status);
   void break_after_death(WorkerProcess& w, const ExitStatus& status);
   // Replaces the worker at `index` (removed) with a new one, if work may still come.
-  void replace_worker(std::size_t index);
+  // False if the new one could not be started: then the pool is broken, saying why.
+  bool replace_worker(std::size_t index);
   // Fails every pending and running call and stops every worker. The calls fail with
   // `reason` (plus advice), or with `bystanders` when that is given: the reason says
   // which call caused it, the calls that merely failed with the pool say so.

@@ -164,6 +164,10 @@ void ProcessPoolCore::survive_death(std::size_t index, const ExitStatus& status)
   // A worker started in place of a dead one that dies before it finishes a call, or any
   // worker that dies before its initializer returned, points at a crash loop.
   if (!w.finished_a_call && (w.replacement || !w.serving)) ++crash_strikes_;
+  // What the pool did next, for the running call's message.
+  std::string next =
+      "the pool replaced it with a new worker and goes on (the calls queued behind this one "
+      "run on another worker)";
   if (crash_strikes_ >= kCrashLoopStrikes) {
     break_pool(
         fmt::format("{} new worker processes in a row died before finishing a call (the "
@@ -172,17 +176,17 @@ void ProcessPoolCore::survive_death(std::size_t index, const ExitStatus& status)
                     "crash",
                     crash_strikes_, how, w.serving ? "" : ", before its initializer returned"),
         false);
-  } else {
-    // The new worker first, so that whoever sees the call fail finds the pool whole.
-    replace_worker(index);
+    next = fmt::format(
+        "it was the {}th new worker in a row to die before finishing a call, so the pool "
+        "stopped replacing them and is broken",
+        crash_strikes_);
+  } else if (!replace_worker(index)) {  // first, so that the call's reader finds the pool whole
+    next = "no new worker could be started in its place, so the pool is broken";
   }
   if (!running) return;
-  const std::string message = fmt::format(
-      "{} while running this call; the pool replaced it with a new worker and goes on (the "
-      "calls queued behind this one run on another worker)",
-      how);
   fail_cut_short(*running, pid, since, fmt::format("worker died: {}", how),
-                 std::make_exception_ptr(worker_died(message, pid, status)));
+                 std::make_exception_ptr(worker_died(
+                     fmt::format("{} while running this call; {}", how, next), pid, status)));
 }
 
 void ProcessPoolCore::break_after_death(WorkerProcess& w, const ExitStatus& status) {
@@ -214,16 +218,25 @@ void ProcessPoolCore::break_after_death(WorkerProcess& w, const ExitStatus& stat
   fail_cut_short(*running, pid, since, fmt::format("worker died: {}", how), error);
 }
 
-void ProcessPoolCore::replace_worker(std::size_t index) {
+bool ProcessPoolCore::replace_worker(std::size_t index) {
   remove_worker(index);
   bool needed;
   {
     MutexLock lock(mutex_);
     needed = !shutdown_ || !pending_.empty() || in_flight_calls_ > 0;
   }
-  if (!needed) return;
-  start_worker();
+  if (!needed) return true;
+  try {
+    start_worker();
+  } catch (const std::exception& e) {
+    break_pool(fmt::format("a new worker process could not be started in place of one that "
+                           "ended: {}",
+                           e.what()),
+               false);
+    return false;
+  }
   workers_.back()->replacement = true;
+  return true;
 }
 
 void ProcessPoolCore::break_pool(const std::string& reason, bool forced,

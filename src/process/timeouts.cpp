@@ -52,7 +52,7 @@ void ProcessPoolCore::settle_kill(std::size_t index, const ExitStatus& status) {
   std::optional<InFlight> running = take_running_call(w);
   requeue_calls(w);
   // The new worker first, so that whoever sees the call fail finds the pool whole.
-  replace_worker(index);
+  const bool replaced = replace_worker(index);
   if (!running) return;
   std::exception_ptr error;
   std::string how = "killed: the call before it overran its timeout";
@@ -61,9 +61,10 @@ void ProcessPoolCore::settle_kill(std::size_t index, const ExitStatus& status) {
     how = fmt::format("killed: it overran its timeout of {}", timeout);
     error = std::make_exception_ptr(TimeoutError(fmt::format(
         "the call ran longer than its timeout of {} (CallOptions::timeout), so the pool "
-        "killed worker process {} that ran it and started another; make the call faster or "
-        "give it a longer timeout",
-        timeout, pid)));
+        "killed worker process {} that ran it and {}; make the call faster or give it a "
+        "longer timeout",
+        timeout, pid,
+        replaced ? "started another" : "could not start another, so the pool is broken")));
   } else {
     // The call that overran finished as the kill was on its way, and this one, next in
     // line, may already have started: it must not run twice.
