@@ -193,9 +193,9 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   std::optional<InFlight> take_running_call(WorkerProcess& w);
   // Moves the calls `w` still holds (none of them started) to requeued_.
   void requeue_calls(WorkerProcess& w);
-  // Fails the items of `running` that had no result with `error`, and draws them on the
-  // timeline as cut short (`how`), from `since` (when they started, as far as this thread
-  // knows) to now, on worker `pid`.
+  // Fails every item of `running` (a chunk is answered as a whole) with `error`, and draws
+  // them on the timeline as cut short (`how`), from `since` (when they started, as far as this
+  // thread knows) to now, on worker `pid`.
   void fail_cut_short(InFlight& running, pid_t pid, std::chrono::steady_clock::time_point since,
                       const std::string& how, const std::exception_ptr& error);
   void survive_death(std::size_t index, const ExitStatus& status);
@@ -254,6 +254,10 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   bool wake_pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   bool shutdown_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   bool forced_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
+  // A call with a timeout has been submitted. Killing a worker for overrunning one sends
+  // the calls queued behind it again, so from then on calls keep their arguments until
+  // answered, as they do in OnWorkerDeath::replace mode (dispatch_one).
+  bool timed_calls_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   std::string broken_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   // pid and pidfd of each live worker, for worker_pids() and force_stop(); an entry is
   // removed (under the lock) before its pidfd is closed.

@@ -30,6 +30,9 @@ void ProcessPoolCore::dispatch() {
 
 bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
   InFlight flight;
+  // Whether the call may be sent again, to another worker, if its worker dies before it
+  // starts: then it keeps its arguments until it is answered.
+  bool may_resend = true;
   if (!requeued_.empty()) {
     flight = std::move(requeued_.front());
     requeued_.pop_front();
@@ -40,6 +43,7 @@ bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
       if (pending_.empty()) return false;
       call = std::make_unique<ProcessCall>(std::move(pending_.front()));
       pending_.pop_front();
+      may_resend = on_worker_death_ == OnWorkerDeath::replace || timed_calls_;
     }
     flight.seq = next_seq_++;
     // From here on the items are RUNNING: cancel() can no longer stop them.
@@ -50,9 +54,7 @@ bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
     flight.call = std::move(call);
     ++in_flight_calls_;
   }
-  // The call keeps its arguments until it is answered: if its worker dies before it
-  // starts, it is sent again, to another worker.
-  const ProcessCall& call = *flight.call;
+  ProcessCall& call = *flight.call;
   wire::CallMessage message;
   message.seq = flight.seq;
   message.entry_key = call.entry_key;
@@ -60,6 +62,10 @@ bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
   message.items.reserve(flight.indices.size());
   for (std::uint32_t i : flight.indices) message.items.push_back(call.item_args(i));
   wire::encode_call(w.out, message);
+  if (!may_resend) {  // the arguments now live in the frame alone
+    call.args = std::string();
+    call.fn_bytes = std::string();
+  }
   if (w.in_flight.empty()) w.front_since = std::chrono::steady_clock::now();
   w.in_flight.push_back(std::move(flight));
   ++w.calls_sent;

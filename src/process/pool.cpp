@@ -123,6 +123,7 @@ void ProcessPoolCore::submit(ProcessCall call) {
   {
     MutexLock lock(mutex_);
     throw_if_closed();
+    timed_calls_ = timed_calls_ || call.timeout.has_value();
     pending_.push_back(std::move(call));
     notify = !std::exchange(wake_pending_, true);
   }

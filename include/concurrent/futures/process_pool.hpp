@@ -71,11 +71,11 @@
 // dies fails exactly the call it was running, with WorkerDied (pid(), signal(),
 // exit_code()); the calls it held that had not started run on another worker (no call
 // ever runs twice), a new worker (same start method, initializer run) takes its place,
-// and the pool goes on. A map() chunk is one call: a crash fails the elements of its
-// chunk that had no result yet. If new workers keep dying before they finish any call
-// (a crashing initializer), the pool breaks with BrokenProcessPool saying so instead of
-// starting workers forever; an initializer that throws breaks the pool at once, in
-// either mode.
+// and the pool goes on. A map() chunk is one call, answered as a whole: a crash fails
+// every element of the chunk that was running. If new workers keep dying before they
+// finish any call (a crashing initializer), the pool breaks with BrokenProcessPool saying
+// so instead of starting workers forever; an initializer that throws breaks the pool at
+// once, in either mode.
 //
 // Timeouts: submit(CallOptions{.timeout = 2s}, fn, args...) bounds one call, counted
 // from when it starts running in its worker (not from submit, and not while it waits
