@@ -83,38 +83,24 @@ cf::ProcessPoolOptions replacing(cf::StartMethod method, std::size_t workers) {
           .on_worker_death = cf::OnWorkerDeath::replace};
 }
 
-// How the crash comes: from inside the call, or as SIGKILL from outside.
-enum class Crash { sigsegv, abort, exit_3, outside_sigkill };
+// How the crash comes: the call's own Action, except Action::sigkill, which the test
+// sends from outside to a call held at a gate.
 // Where: while other calls run on another worker (running), or with calls written to the
 // same worker behind it (queued: one worker, short calls in a burst, which fair dispatch
 // batches).
 enum class Where { running, queued };
 
-const char* crash_name(Crash c) {
-  switch (c) {
-    case Crash::sigsegv:
-      return "sigsegv";
-    case Crash::abort:
-      return "abort";
-    case Crash::exit_3:
-      return "exit";
-    case Crash::outside_sigkill:
-      return "outside_sigkill";
-  }
-  return "?";
-}
-
-class ReplaceMatrix : public testing::TestWithParam<std::tuple<cf::StartMethod, Crash, Where>> {};
+class ReplaceMatrix : public testing::TestWithParam<std::tuple<cf::StartMethod, Action, Where>> {};
 
 INSTANTIATE_TEST_SUITE_P(SpawnAndForkserver, ReplaceMatrix,
                          testing::Combine(testing::Values(cf::StartMethod::spawn,
                                                           cf::StartMethod::forkserver),
-                                          testing::Values(Crash::sigsegv, Crash::abort,
-                                                          Crash::exit_3, Crash::outside_sigkill),
+                                          testing::Values(Action::sigsegv, Action::abort,
+                                                          Action::exit_3, Action::sigkill),
                                           testing::Values(Where::running, Where::queued)),
                          [](const auto& info) {
                            return std::string(cf::to_string(std::get<0>(info.param))) + "_" +
-                                  crash_name(std::get<1>(info.param)) + "_" +
+                                  to_string(std::get<1>(info.param)) + "_" +
                                   (std::get<2>(info.param) == Where::running ? "running"
                                                                              : "queued");
                          });
@@ -135,16 +121,13 @@ TEST_P(ReplaceMatrix, OnlyTheCrashedCallFailsAndEveryOtherRunsExactlyOnce) {
   for (int i = 0; i < kCalls; ++i) {
     if (i != kCrasher) {
       fs.push_back(pool.submit(marked_call, dir.string(), i, static_cast<int>(Action::none), 0));
-    } else if (crash == Crash::outside_sigkill) {
+    } else if (crash == Action::sigkill) {
       fs.push_back(pool.submit(marked_gated_call, dir.string(), i, gate.dir()));
     } else {
-      const Action action = crash == Crash::sigsegv ? Action::sigsegv
-                            : crash == Crash::abort ? Action::abort
-                                                    : Action::exit_3;
-      fs.push_back(pool.submit(marked_call, dir.string(), i, static_cast<int>(action), delay));
+      fs.push_back(pool.submit(marked_call, dir.string(), i, static_cast<int>(crash), delay));
     }
   }
-  if (crash == Crash::outside_sigkill) {
+  if (crash == Action::sigkill) {
     const int pid = gate.wait_started(std::to_string(kCrasher));
     ASSERT_GT(pid, 0);
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
@@ -161,7 +144,7 @@ TEST_P(ReplaceMatrix, OnlyTheCrashedCallFailsAndEveryOtherRunsExactlyOnce) {
     EXPECT_NE(what.find("worker process " + std::to_string(e.pid())), std::string::npos) << what;
     EXPECT_NE(what.find("while running this call"), std::string::npos) << what;
     switch (crash) {
-      case Crash::sigsegv:
+      case Action::sigsegv:
 #if defined(CONCURRENT_FUTURES_TEST_SANITIZED)
         // The sanitizer catches the fault and exits with its own code.
         EXPECT_TRUE(e.signal() == SIGSEGV || e.exit_code() > 0) << what;
@@ -170,17 +153,21 @@ TEST_P(ReplaceMatrix, OnlyTheCrashedCallFailsAndEveryOtherRunsExactlyOnce) {
         EXPECT_EQ(e.exit_code(), -1);
 #endif
         break;
-      case Crash::abort:
+      case Action::abort:
         EXPECT_EQ(e.signal(), SIGABRT) << what;
         break;
-      case Crash::exit_3:
+      case Action::exit_3:
         EXPECT_EQ(e.signal(), 0) << what;
         EXPECT_EQ(e.exit_code(), 3) << what;
         EXPECT_NE(what.find("exited with code 3"), std::string::npos) << what;
         break;
-      case Crash::outside_sigkill:
+      case Action::sigkill:
         EXPECT_EQ(e.signal(), SIGKILL) << what;
         EXPECT_NE(what.find("signal 9 (SIGKILL)"), std::string::npos) << what;
+        break;
+      case Action::none:
+      case Action::throw_error:
+        ADD_FAILURE() << "not a crash: " << to_string(crash);
         break;
     }
   } catch (const std::exception& e) {

@@ -13,8 +13,10 @@
 #include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -56,6 +58,17 @@ constexpr std::size_t scaled(std::size_t n) {
 // Generous limit for every blocking call in a test: long enough never to fire on a busy
 // machine, short enough that a bug fails the test instead of hanging it.
 inline constexpr std::chrono::seconds kLongTimeout{30};
+
+// Spins until `st` is stopped, or kLongTimeout passes (so that a broken stop cannot hang
+// a test); returns whether the stop arrived. For calls that take a std::stop_token.
+inline bool spin_until_stopped(const std::stop_token& st) {
+  const auto give_up = std::chrono::steady_clock::now() + kLongTimeout;
+  while (!st.stop_requested()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
 
 // The exception the canned failed future carries (CPython uses OSError).
 struct TestError : std::runtime_error {

@@ -8,36 +8,54 @@ namespace bench::micro {
 
 Scale scale_named(const std::string& name) {
   if (name == "smoke") {
-    return {1000, 100, {2}, 20, {1000}, 1000, 1000, {1, 16}, 50, 500, 20'000, 10, 3};
+    return Scale{
+        .tasks = 1000,
+        .async_tasks = 100,
+        .workers = {2},
+        .latency_samples = 20,
+        .wait_sizes = {1000},
+        .callback_futures = 1000,
+        .map_calls = 1000,
+        .chunksizes = {1, 16},
+        .process_round_trips = 50,
+        .process_submits = 500,
+        .process_map_items = 20'000,
+        .fib_n = 10,
+        .process_replacements = 3,
+    };
   }
   if (name == "full") {
-    return {100'000,
-            100'000,
-            {1, 2, 4, 6, 8},
-            2000,
-            {1000, 10'000, 100'000, 1'000'000},
-            1'000'000,
-            100'000,
-            {1, 4, 16, 64, 256, 1000},
-            2000,
-            20'000,
-            1'000'000,
-            22,
-            50};
+    return Scale{
+        .tasks = 100'000,
+        .async_tasks = 100'000,
+        .workers = {1, 2, 4, 6, 8},
+        .latency_samples = 2000,
+        .wait_sizes = {1000, 10'000, 100'000, 1'000'000},
+        .callback_futures = 1'000'000,
+        .map_calls = 100'000,
+        .chunksizes = {1, 4, 16, 64, 256, 1000},
+        .process_round_trips = 2000,
+        .process_submits = 20'000,
+        .process_map_items = 1'000'000,
+        .fib_n = 22,
+        .process_replacements = 50,
+    };
   }
-  return {100'000,
-          10'000,
-          {1, 2, 4, 6, 8},
-          500,
-          {1000, 10'000, 100'000, 1'000'000},
-          100'000,
-          10'000,
-          {1, 16, 256, 1000},
-          2000,
-          20'000,
-          1'000'000,
-          18,
-          20};
+  return Scale{
+      .tasks = 100'000,
+      .async_tasks = 10'000,
+      .workers = {1, 2, 4, 6, 8},
+      .latency_samples = 500,
+      .wait_sizes = {1000, 10'000, 100'000, 1'000'000},
+      .callback_futures = 100'000,
+      .map_calls = 10'000,
+      .chunksizes = {1, 16, 256, 1000},
+      .process_round_trips = 2000,
+      .process_submits = 20'000,
+      .process_map_items = 1'000'000,
+      .fib_n = 18,
+      .process_replacements = 20,
+  };
 }
 
 PendingFutures make_pending(std::int64_t n) {

@@ -268,9 +268,9 @@ void ProcessPoolCore::break_pool(const std::string& reason, bool forced,
   // Stop every worker before failing the futures, so that none still runs a call whose
   // future has already failed. (Failing a finished item is a no-op.)
   kill_and_reap_all();
-  auto fail = [&](ProcessCall& call, std::size_t i) {
-    call.sink->fail(i, std::make_exception_ptr(BrokenProcessPool(failure)));
-  };
+  // One exception for all of them: a chunk of thousands of items fails at the cost of one.
+  const std::exception_ptr error = std::make_exception_ptr(BrokenProcessPool(failure));
+  auto fail = [&](ProcessCall& call, std::size_t i) { call.sink->fail(i, error); };
   for (auto& call : running) {
     for (std::size_t i = 0; i < call->size(); ++i) fail(*call, i);
   }
