@@ -41,7 +41,7 @@ INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessDescriptorsTest,
                          [](const auto& info) { return cf::to_string(info.param); });
 
 TEST_P(ProcessDescriptorsTest, RunningOutSaysHowManyThePoolNeedsAndWhatToChange) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(CONCURRENT_FUTURES_TEST_ASAN)
   GTEST_SKIP() << "UBSan's vptr check opens a pipe to probe memory; with every descriptor "
                   "taken it fails and reports a false 'invalid vptr'";
 #endif

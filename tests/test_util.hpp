@@ -4,7 +4,7 @@
 // iteration scale for sanitizer builds.
 #pragma once
 
-#include <pthread.h>
+#include <sys/prctl.h>
 
 #include <atomic>
 #include <chrono>
@@ -29,6 +29,13 @@
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
 #define CONCURRENT_FUTURES_TEST_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define CONCURRENT_FUTURES_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONCURRENT_FUTURES_TEST_ASAN 1
 #endif
 #endif
 #if defined(__SANITIZE_THREAD__)
@@ -154,10 +161,12 @@ class ErrorRecorder {
   ErrorHandler previous_;
 };
 
-// The OS-visible name of the calling thread.
+// The OS-visible name of the calling thread. prctl, not pthread_getname_np: glibc
+// declares pthread_self() const, so clang may reuse its value across a coroutine's
+// suspension and name the thread the coroutine left.
 inline std::string current_thread_name() {
-  char name[64] = {};
-  pthread_getname_np(pthread_self(), name, sizeof name);
+  char name[16] = {};  // PR_GET_NAME writes at most 16 bytes
+  ::prctl(PR_GET_NAME, name);
   return name;
 }
 

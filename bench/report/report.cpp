@@ -213,7 +213,7 @@ void sweep_charts(std::ostream& md, const Config& config, const fs::path& dir, c
     for (const std::string lang : {"C++", "Python"}) {
       if (lang == "Python" && !py) continue;
       for (const std::string executor : {"threads", "processes"}) {
-        chart.series.push_back(lang + " " + executor);
+        chart.series.push_back(fmt::format("{} {}", lang, executor));
         std::vector<double> values;
         const auto& rows = lang == "C++" ? r.sweep : r.py_sweep;
         for (int w = 1; w <= n; ++w) {
