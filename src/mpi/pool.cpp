@@ -12,7 +12,8 @@
 // - The process pool's format and rules: a call leaves pending_ (and becomes RUNNING,
 //   uncancellable) only when it is sent; an idle worker takes the next call, a busy one
 //   is given more (up to kMaxCallsPerWorker) only while its calls are short (kShortCall,
-//   measured by the worker and sent back with each result).
+//   measured by the worker and sent back with each result). Both pools track a worker's
+//   calls, and dispatch by them, with process/worker_calls.hpp.
 // - Every message is whole frames; MPI keeps the messages of one sender in order, so a
 //   worker reads its configuration before its first call and the pool reads a worker's
 //   results in the order they were made.
@@ -34,7 +35,6 @@
 #include <list>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -47,20 +47,14 @@
 #include "mpi/runtime.hpp"
 #include "mpi/wait.hpp"
 #include "process/image.hpp"
-#include "process/results.hpp"
 #include "process/wire.hpp"
+#include "process/worker_calls.hpp"
 
 namespace concurrent::futures {
 namespace detail {
 
 namespace {
 
-// As in the process pool (src/process/pool.cpp explains each): calls in flight beyond
-// one per worker, the most any worker holds, and the length below which a call counts
-// as short enough to queue another behind it.
-constexpr std::size_t kExtraQueuedCalls = 4;
-constexpr std::size_t kMaxCallsPerWorker = 4;
-constexpr std::chrono::microseconds kShortCall{200};
 // MPI counts bytes in an int.
 constexpr std::size_t kMaxMessageBytes = INT_MAX;
 // Messages read per round before the thread dispatches again.
@@ -70,24 +64,10 @@ const char* const kBrokenAdvice =
     "; the MPI pool is broken (calls that were pending or running failed, and it accepts no "
     "more work): create a new MPIPoolExecutor";
 
-struct InFlight {
-  std::uint64_t seq = 0;
-  std::unique_ptr<ProcessCall> call;
-  std::vector<std::uint32_t> indices;  // the items that were sent (not cancelled)
-};
-
-struct WorkerRank {
+// A worker rank as the management thread tracks it (its calls: WorkerCalls).
+struct WorkerRank : WorkerCalls {
   int rank = 0;
   bool ready = false;
-  std::deque<InFlight> in_flight;
-  std::optional<std::chrono::nanoseconds> last_call;
-  std::chrono::steady_clock::time_point front_since{};
-
-  bool takes_another(std::chrono::steady_clock::time_point now) const {
-    if (in_flight.empty()) return true;
-    if (in_flight.size() >= kMaxCallsPerWorker) return false;
-    return last_call && *last_call < kShortCall && now - front_since < kShortCall;
-  }
 };
 
 struct Outgoing {
@@ -381,8 +361,7 @@ bool MPIPoolCore::dispatch_one(WorkerRank& w) {
   call->args = std::string();
   call->fn_bytes = std::string();
   flight.call = std::move(call);
-  if (w.in_flight.empty()) w.front_since = std::chrono::steady_clock::now();
-  w.in_flight.push_back(std::move(flight));
+  w.add(std::move(flight));
   ++in_flight_calls_;
   send(w.rank, std::move(frame));
   return true;
@@ -476,16 +455,7 @@ void MPIPoolCore::handle_frame(WorkerRank& w, wire::MessageType type, std::strin
       throw wire::WireError(
           fmt::format("a worker sent a message of type {}", static_cast<int>(type)));
   }
-  const wire::ResultMessage r = wire::decode_result(payload);
-  if (w.in_flight.empty()) throw wire::WireError("a result for no call");
-  InFlight& flight = w.in_flight.front();
-  if (r.seq != flight.seq) {
-    throw wire::WireError("a result that does not match the call it should answer");
-  }
-  finish_call(*flight.call, flight.indices, r);  // runs done-callbacks on this thread
-  w.last_call = std::chrono::nanoseconds(r.finished_ns - r.started_ns);
-  w.front_since = std::chrono::steady_clock::now();
-  w.in_flight.pop_front();
+  w.finish_answered(wire::decode_result(payload));  // runs done-callbacks on this thread
   --in_flight_calls_;
 }
 

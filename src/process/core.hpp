@@ -1,6 +1,7 @@
 // ProcessPoolCore: the parent's side of a process pool, shared by the files of
 // src/process/ (pool.cpp has the data-flow diagram and says which file does what), and
-// the tuning constants of its dispatch. Private to the library.
+// the tuning constants of its dispatch (those it shares with the MPI pool are in
+// worker_calls.hpp). Private to the library.
 #pragma once
 
 #include <sys/types.h>
@@ -27,31 +28,10 @@
 #include "process/fork_server.hpp"
 #include "process/io.hpp"
 #include "process/wire.hpp"
+#include "process/worker_calls.hpp"
 
 namespace concurrent::futures::detail {
 
-// Calls written to workers but not finished, beyond one per worker: the call queue
-// holds at most max_workers + kExtraQueuedCalls calls. A call in a worker's queue is
-// already RUNNING and can no longer be cancelled, and it is lost with the worker if that
-// dies; in exchange a worker finds its next call already waiting instead of idling for a
-// round trip through the management thread, and the management thread moves calls and
-// results in batches (one send, one recv for several). CPython uses 1
-// (EXTRA_QUEUED_CALLS); 4 roughly doubles the throughput of small calls here.
-inline constexpr std::size_t kExtraQueuedCalls = 4;
-// No worker holds more than this many unfinished calls, so that a long call does not
-// keep short ones waiting behind it while other workers idle.
-inline constexpr std::size_t kMaxCallsPerWorker = 4;
-// Fair dispatch: a worker that is busy is given a further call only while its calls are
-// short, that is, while its last finished call ran (in the worker) for less than this
-// and its current one has not yet run this long. Long calls (and calls on a worker
-// whose call lengths are not yet known) therefore only ever go to idle workers and wait
-// in pending_ otherwise, as in CPython, whose shared call queue any free worker takes
-// from: 15 calls of 0.5 s on 5 workers take 1.5 s, not 2 s. Larger: calls up to this
-// long may still queue behind one another, so a worker may idle for up to about
-// (kMaxCallsPerWorker - 1) x kShortCall while another still holds work. Smaller: fewer
-// calls are batched, and each unbatched call leaves its worker waiting for a round trip
-// through the management thread (10-50 us) before its next one.
-inline constexpr std::chrono::microseconds kShortCall{200};
 // While calls are in flight, the management thread polls without blocking for up to this
 // long before it blocks in poll(), yielding the CPU between polls: a result that arrives
 // within it costs no wake-up of this thread (5-50 us on a loaded machine, most of a
@@ -76,28 +56,15 @@ inline constexpr std::chrono::milliseconds kLingerLimit{2000};
 // processes before the pool says so.
 inline constexpr std::size_t kCrashLoopStrikes = 3;
 
-// One call message written to a worker and not yet fully answered.
-struct InFlight {
-  std::uint64_t seq = 0;
-  std::unique_ptr<ProcessCall> call;
-  std::vector<std::uint32_t> indices;  // the items that were sent (not cancelled)
-};
-
-// A worker process as the management thread tracks it.
-struct WorkerProcess {
+// A worker process as the management thread tracks it (its calls: WorkerCalls).
+struct WorkerProcess : WorkerCalls {
   pid_t pid = -1;
   UniqueFd channel;  // the parent's end, non-blocking
   UniqueFd pidfd;
   wire::FrameDecoder in;
   std::string out;
   std::size_t out_sent = 0;
-  std::deque<InFlight> in_flight;
   std::uint64_t calls_sent = 0;
-  // For fair dispatch (kShortCall): how long the worker took for its last finished call,
-  // unknown before one has finished; and when it began its current call (the front of
-  // in_flight), as far as the management thread can tell.
-  std::optional<std::chrono::nanoseconds> last_call;
-  std::chrono::steady_clock::time_point front_since{};
   bool ready = false;  // it read its configuration (before its initializer runs)
   // Past its initializer (or it has none). From then on it runs its calls one at a time,
   // each one's results on the wire before it reads the next, so the first call it holds
@@ -121,13 +88,9 @@ struct WorkerProcess {
     return max_tasks && calls_sent >= *max_tasks;
   }
 
-  // Whether a further call may be queued behind the ones this worker holds (see
-  // kShortCall). An idle worker always takes one.
+  // WorkerCalls::takes_another, but never behind a call that overran its timeout.
   bool takes_another(std::chrono::steady_clock::time_point now) const {
-    if (overran_seq != 0) return false;
-    if (in_flight.empty()) return true;
-    if (in_flight.size() >= kMaxCallsPerWorker) return false;
-    return last_call && *last_call < kShortCall && now - front_since < kShortCall;
+    return overran_seq == 0 && WorkerCalls::takes_another(now);
   }
 };
 

@@ -66,8 +66,7 @@ bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
     call.args = std::string();
     call.fn_bytes = std::string();
   }
-  if (w.in_flight.empty()) w.front_since = std::chrono::steady_clock::now();
-  w.in_flight.push_back(std::move(flight));
+  w.add(std::move(flight));
   ++w.calls_sent;
   flush_out(w);
   return true;

@@ -66,8 +66,9 @@
 //   startup.cpp      options, the configuration message, starting a worker
 //   loop.cpp         the management thread's poll loop
 //   dispatch.cpp     choosing a worker, writing calls, reading sockets
-//   results.cpp      matching results to calls and finishing their futures (the
-//                    finishing, results.hpp, is shared with the MPI pool)
+//   results.cpp      matching results to calls and finishing their futures
+//   worker_calls.cpp a worker's unfinished calls: queueing, matching a result, finishing
+//                    (results.hpp); with the dispatch constants, shared with the MPI pool
 //   deaths.cpp       reaping workers, retirements, the call a dead worker was running,
 //                    replacing workers (OnWorkerDeath::replace) or breaking the pool
 //   timeouts.cpp     per-call timeouts: killing a worker whose call overran

@@ -34,31 +34,21 @@ void ProcessPoolCore::handle_frame(WorkerProcess& w, wire::MessageType type,
           fmt::format("a worker sent a message of type {}", static_cast<int>(type)));
   }
   const wire::ResultMessage r = wire::decode_result(payload);
-  if (w.in_flight.empty()) throw wire::WireError("a result for no call");
-  InFlight& flight = w.in_flight.front();
-  if (r.seq != flight.seq) {
-    throw wire::WireError("a result that does not match the call it should answer");
-  }
-  ProcessCall& call = *flight.call;
+  const InFlight& flight = w.answered_by(r);
   if (timeline_) {
     // The worker times the call as a whole: each of its items is shown spanning it.
     using Clock = std::chrono::steady_clock;
     const Clock::time_point started(std::chrono::nanoseconds(r.started_ns));
     const Clock::time_point finished(std::chrono::nanoseconds(r.finished_ns));
     const std::string worker = fmt::format("pid {}", w.pid);
+    const ProcessCall& call = *flight.call;
     for (std::uint32_t i : flight.indices) {
       if (i < call.timeline_ids.size()) {
         timeline_->on_run(call.timeline_ids[i], worker, started, finished);
       }
     }
   }
-  finish_call(call, flight.indices, r);
-  w.last_call = std::chrono::nanoseconds(r.finished_ns - r.started_ns);
-  // The next call began no later than now. (Not at r.finished_ns: when this thread
-  // reads results late, that would make short calls look long and stop batching
-  // exactly when the pool is busiest.)
-  w.front_since = std::chrono::steady_clock::now();
-  w.in_flight.pop_front();
+  w.finish_answered(r);
   --in_flight_calls_;
   w.finished_a_call = true;
   crash_strikes_ = 0;

@@ -16,6 +16,7 @@ target_sources(concurrent_futures PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/timeouts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/wire.cpp
   ${CMAKE_CURRENT_LIST_DIR}/worker.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/worker_calls.cpp
 )
 # dladdr/dlsym resolve functions that live in shared libraries.
 target_link_libraries(concurrent_futures PRIVATE ${CMAKE_DL_LIBS})

@@ -1,0 +1,42 @@
+// A worker's unfinished calls (worker_calls.hpp): queueing one more, matching a result to
+// the call it answers, finishing that call.
+#include "process/worker_calls.hpp"
+
+#include <utility>
+
+#include "process/results.hpp"
+
+namespace concurrent::futures::detail {
+
+bool WorkerCalls::takes_another(std::chrono::steady_clock::time_point now) const {
+  if (in_flight.empty()) return true;
+  if (in_flight.size() >= kMaxCallsPerWorker) return false;
+  return last_call && *last_call < kShortCall && now - front_since < kShortCall;
+}
+
+void WorkerCalls::add(InFlight flight) {
+  if (in_flight.empty()) front_since = std::chrono::steady_clock::now();
+  in_flight.push_back(std::move(flight));
+}
+
+InFlight& WorkerCalls::answered_by(const wire::ResultMessage& r) {
+  if (in_flight.empty()) throw wire::WireError("a result for no call");
+  InFlight& flight = in_flight.front();
+  if (r.seq != flight.seq) {
+    throw wire::WireError("a result that does not match the call it should answer");
+  }
+  return flight;
+}
+
+void WorkerCalls::finish_answered(const wire::ResultMessage& r) {
+  InFlight& flight = answered_by(r);
+  finish_call(*flight.call, flight.indices, r);
+  last_call = std::chrono::nanoseconds(r.finished_ns - r.started_ns);
+  // The next call began no later than now. (Not at r.finished_ns: when this thread
+  // reads results late, that would make short calls look long and stop batching
+  // exactly when the pool is busiest.)
+  front_since = std::chrono::steady_clock::now();
+  in_flight.pop_front();
+}
+
+}  // namespace concurrent::futures::detail
