@@ -26,18 +26,15 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -45,8 +42,10 @@
 #include "concurrent/futures/errors.hpp"
 #include "concurrent/futures/mpi_pool.hpp"
 #include "mpi/runtime.hpp"
+#include "mpi/sends.hpp"
 #include "mpi/wait.hpp"
 #include "process/image.hpp"
+#include "process/manager_thread.hpp"
 #include "process/wire.hpp"
 #include "process/worker_calls.hpp"
 
@@ -70,11 +69,6 @@ struct WorkerRank : WorkerCalls {
   bool ready = false;
 };
 
-struct Outgoing {
-  std::string bytes;
-  MPI_Request request = MPI_REQUEST_NULL;
-};
-
 }  // namespace
 
 class MPIPoolCore : public std::enable_shared_from_this<MPIPoolCore> {
@@ -96,15 +90,13 @@ class MPIPoolCore : public std::enable_shared_from_this<MPIPoolCore> {
   void run_loop();
   void dispatch();
   bool dispatch_one(WorkerRank& w);
-  void send(int rank, std::string bytes);
-  bool progress_sends();
+  void send(int rank);  // sends_.next()
   bool poll_messages();
   void handle_message(WorkerRank& w, std::string_view message);
   void handle_frame(WorkerRank& w, wire::MessageType type, std::string_view payload);
   void stop_workers();
   void break_pool(const std::string& reason) CONCURRENT_FUTURES_EXCLUDES(mutex_);
   bool broken() const CONCURRENT_FUTURES_EXCLUDES(mutex_);
-  bool on_manager_thread() const { return std::this_thread::get_id() == manager_id_.load(); }
 
   mpi::WorkerSet set_;
   std::string config_frame_;
@@ -112,15 +104,14 @@ class MPIPoolCore : public std::enable_shared_from_this<MPIPoolCore> {
   // Management thread only.
   std::deque<WorkerRank> workers_;           // a deque: WorkerRank is not copyable
   std::vector<std::size_t> worker_of_rank_;  // rank in set_.comm -> index in workers_
-  std::list<Outgoing> sends_;
+  mpi::Sends sends_;
   std::string incoming_;
+  wire::CallMessage call_message_;  // dispatch_one's, kept so that its items keep their storage
   std::uint64_t next_seq_ = 1;
   std::size_t in_flight_calls_ = 0;
   std::size_t unready_ = 0;  // workers that have not answered the configuration
 
-  std::thread manager_;
-  std::mutex join_mutex_;
-  std::atomic<std::thread::id> manager_id_{};
+  ManagerThread manager_;
 
   mutable Mutex mutex_;
   std::condition_variable cv_;
@@ -185,9 +176,7 @@ MPIPoolCore::MPIPoolCore(const MPIPoolOptions& options)
   unready_ = workers_.size();
 }
 
-MPIPoolCore::~MPIPoolCore() {
-  if (manager_.joinable()) manager_.detach();
-}
+MPIPoolCore::~MPIPoolCore() = default;
 
 void MPIPoolCore::start() {
   {
@@ -196,7 +185,7 @@ void MPIPoolCore::start() {
     std::erase_if(live.pools, [](const auto& weak) { return weak.expired(); });
     live.pools.push_back(weak_from_this());
   }
-  manager_ = std::thread([self = shared_from_this()] { self->manager_main(); });
+  manager_.start([self = shared_from_this()] { self->manager_main(); });
 }
 
 void MPIPoolCore::check_open() {
@@ -230,21 +219,10 @@ void MPIPoolCore::shutdown(bool wait, bool cancel_futures) {
     for (std::size_t i = 0; i < call.size(); ++i) call.sink->cancel(i);
   }
   cancelled.clear();
-  if (wait && !on_manager_thread()) {
-    std::lock_guard join_lock(join_mutex_);
-    if (manager_.joinable()) manager_.join();
-  }
+  if (wait) manager_.join();
 }
 
-void MPIPoolCore::release_thread() {
-  std::lock_guard join_lock(join_mutex_);
-  if (!manager_.joinable()) return;
-  if (on_manager_thread()) {
-    manager_.detach();  // it holds its own reference to the core until it returns
-  } else {
-    manager_.join();
-  }
-}
+void MPIPoolCore::release_thread() { manager_.release(); }
 
 bool MPIPoolCore::broken() const {
   MutexLock lock(mutex_);
@@ -252,10 +230,12 @@ bool MPIPoolCore::broken() const {
 }
 
 void MPIPoolCore::manager_main() noexcept {
-  manager_id_.store(std::this_thread::get_id());
   mpi::use_fine_timer_slack();
   try {
-    for (const WorkerRank& w : workers_) send(w.rank, config_frame_);
+    for (const WorkerRank& w : workers_) {
+      sends_.next() = config_frame_;
+      send(w.rank);
+    }
     run_loop();
   } catch (const std::exception& e) {
     break_pool(std::string("the MPI pool's management thread failed: ") + e.what());
@@ -281,7 +261,7 @@ void MPIPoolCore::run_loop() {
       if (!broken_.empty()) return;
     }
     dispatch();
-    bool activity = progress_sends();
+    bool activity = sends_.progress();
     activity = poll_messages() || activity;
     if (broken()) return;
     if (shutting_down && in_flight_calls_ == 0) {
@@ -340,12 +320,12 @@ bool MPIPoolCore::dispatch_one(WorkerRank& w) {
     if (call->sink->start(i)) flight.indices.push_back(static_cast<std::uint32_t>(i));
   }
   if (flight.indices.empty()) return true;  // all cancelled
-  std::string frame;
-  wire::CallMessage message;
+  std::string& frame = sends_.next();
+  wire::CallMessage& message = call_message_;
   message.seq = flight.seq;
   message.entry_key = call->entry_key;
   message.fn = call->fn_bytes;
-  message.items.reserve(flight.indices.size());
+  message.items.clear();
   for (std::uint32_t i : flight.indices) message.items.push_back(call->item_args(i));
   wire::encode_call(frame, message);
   if (frame.size() > kMaxMessageBytes) {
@@ -353,6 +333,7 @@ bool MPIPoolCore::dispatch_one(WorkerRank& w) {
         "the call's arguments encode to {} bytes, more than one MPI message carries ({} bytes); "
         "pass them in smaller pieces (a smaller map() chunksize)",
         frame.size(), kMaxMessageBytes);
+    frame.clear();
     for (std::uint32_t i : flight.indices) {
       call->sink->fail(i, std::make_exception_ptr(std::length_error(message)));
     }
@@ -363,31 +344,11 @@ bool MPIPoolCore::dispatch_one(WorkerRank& w) {
   flight.call = std::move(call);
   w.add(std::move(flight));
   ++in_flight_calls_;
-  send(w.rank, std::move(frame));
+  send(w.rank);
   return true;
 }
 
-void MPIPoolCore::send(int rank, std::string bytes) {
-  Outgoing& out = sends_.emplace_back();
-  out.bytes = std::move(bytes);
-  MPI_Isend(out.bytes.data(), static_cast<int>(out.bytes.size()), MPI_BYTE, rank, set_.tag,
-            set_.comm, &out.request);
-}
-
-bool MPIPoolCore::progress_sends() {
-  bool any = false;
-  for (auto it = sends_.begin(); it != sends_.end();) {
-    int done = 0;
-    MPI_Test(&it->request, &done, MPI_STATUS_IGNORE);
-    if (done == 0) {
-      ++it;
-      continue;
-    }
-    it = sends_.erase(it);
-    any = true;
-  }
-  return any;
-}
+void MPIPoolCore::send(int rank) { sends_.start(rank, set_.tag, set_.comm); }
 
 bool MPIPoolCore::poll_messages() {
   bool any = false;
@@ -460,24 +421,13 @@ void MPIPoolCore::handle_frame(WorkerRank& w, wire::MessageType type, std::strin
 }
 
 void MPIPoolCore::stop_workers() {
-  std::string stop;
-  wire::encode_stop(stop);
-  for (const WorkerRank& w : workers_) send(w.rank, stop);
+  for (const WorkerRank& w : workers_) {
+    wire::encode_stop(sends_.next());
+    send(w.rank);
+  }
   // Every send must complete before the ranks go back to the runtime (or the spawned
   // workers are disconnected).
-  mpi::Backoff backoff;
-  while (!sends_.empty()) {
-    if (progress_sends()) {
-      backoff.reset();
-      continue;
-    }
-    const auto pause = backoff.next_pause();
-    if (pause.count() == 0) {
-      ::sched_yield();
-    } else {
-      std::this_thread::sleep_for(pause);
-    }
-  }
+  sends_.complete(0);
 }
 
 void MPIPoolCore::break_pool(const std::string& reason) {

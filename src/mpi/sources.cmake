@@ -25,6 +25,7 @@ set(CONCURRENT_FUTURES_HAVE_MPI ON)
 add_library(concurrent_futures_mpi
   ${CMAKE_CURRENT_LIST_DIR}/pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/runtime.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/sends.cpp
   ${CMAKE_CURRENT_LIST_DIR}/worker.cpp
 )
 add_library(concurrent::futures_mpi ALIAS concurrent_futures_mpi)

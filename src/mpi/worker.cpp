@@ -13,7 +13,6 @@
 #include <climits>
 #include <cstddef>
 #include <cstdio>
-#include <deque>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -22,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "mpi/runtime.hpp"
+#include "mpi/sends.hpp"
 #include "mpi/wait.hpp"
 #include "process/image.hpp"
 #include "process/wire.hpp"
@@ -34,10 +34,10 @@ namespace {
 // Rank 0's rank in every communicator a worker serves on.
 constexpr int kPoolRank = 0;
 
-// Results leave with MPI_Isend, so that the worker goes on with its next item while
-// rank 0 is still busy with earlier results: a large message is sent by rendezvous, and
-// a blocking send would wait for rank 0 to post the receive. At most kMaxSendsInFlight
-// messages are outstanding; each is kept until its send completes.
+// Results leave with MPI_Isend (sends.hpp), so that the worker goes on with its next
+// item while rank 0 is still busy with earlier results: a large message is sent by
+// rendezvous, and a blocking send would wait for rank 0 to post the receive. At most
+// kMaxSendsInFlight messages are outstanding.
 class RankOutput final : public ResultOutput {
  public:
   static constexpr std::size_t kMaxSendsInFlight = 8;
@@ -47,57 +47,25 @@ class RankOutput final : public ResultOutput {
   RankOutput& operator=(const RankOutput&) = delete;
   ~RankOutput() { complete(0); }
 
-  std::string& out() override { return out_; }
+  std::string& out() override { return sends_.next(); }
   void flush() override {
-    if (out_.empty()) return;
+    if (sends_.next().empty()) return;
     complete(kMaxSendsInFlight - 1);
-    Sending& s = sending_.emplace_back();
-    s.bytes.swap(out_);
-    MPI_Isend(s.bytes.data(), static_cast<int>(s.bytes.size()), MPI_BYTE, kPoolRank, tag_, comm_,
-              &s.request);
+    sends_.start(kPoolRank, tag_, comm_);
   }
   void retarget(int tag) { tag_ = tag; }
 
-  // Completes sends until at most `left` are outstanding (0: all of them).
+  // Completes sends until at most `left` are outstanding (0: all of them), and forgets
+  // those that finished meanwhile.
   void complete(std::size_t left) {
-    Backoff backoff;
-    while (sending_.size() > left) {
-      int done = 0;
-      MPI_Test(&sending_.front().request, &done, MPI_STATUS_IGNORE);
-      if (done != 0) {
-        sending_.pop_front();
-        backoff.reset();
-        continue;
-      }
-      pause(backoff);
-    }
-    // Those that finished meanwhile, without waiting.
-    while (!sending_.empty()) {
-      int done = 0;
-      MPI_Test(&sending_.front().request, &done, MPI_STATUS_IGNORE);
-      if (done == 0) break;
-      sending_.pop_front();
-    }
+    sends_.complete(left);
+    (void)sends_.progress();
   }
 
  private:
-  struct Sending {
-    std::string bytes;
-    MPI_Request request = MPI_REQUEST_NULL;
-  };
-  static void pause(Backoff& backoff) {
-    const auto nap = backoff.next_pause();
-    if (nap.count() == 0) {
-      ::sched_yield();
-    } else {
-      std::this_thread::sleep_for(nap);
-    }
-  }
-
   MPI_Comm comm_;
   int tag_;
-  std::string out_;
-  std::deque<Sending> sending_;
+  Sends sends_;
 };
 
 void send_text(MPI_Comm comm, int tag, wire::MessageType type, std::string_view text) {

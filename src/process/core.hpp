@@ -6,18 +6,15 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,6 +24,7 @@
 #include "process/child.hpp"
 #include "process/fork_server.hpp"
 #include "process/io.hpp"
+#include "process/manager_thread.hpp"
 #include "process/wire.hpp"
 #include "process/worker_calls.hpp"
 
@@ -106,14 +104,9 @@ struct WorkerProcess : WorkerCalls {
 //   worker, so that worker_pids() and kill_workers() need not touch workers_).
 // - wakeup_ (an eventfd) is written by any thread and read by the management thread; it
 //   stays open until the core is destroyed, since shutdown() may write to it late.
-// - manager_ is joined or detached under join_mutex_.
 //
-// Lifetime: the executor and the management thread each hold a shared_ptr to the core.
-// The executor's destructor joins the thread, except when it runs on that very thread (a
-// done-callback that drops the last handle to the executor): a thread cannot join
-// itself, so release_thread() detaches it, and the thread's own reference keeps the
-// core alive until its loop has returned. The core is then destroyed on that thread,
-// whose std::thread must be detached first (destroying a joinable one terminates).
+// Lifetime: the executor and the management thread each hold a shared_ptr to the core;
+// manager_thread.hpp says how the last one ends the thread.
 class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
  public:
   explicit ProcessPoolCore(ProcessPoolOptions options);
@@ -183,7 +176,6 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   bool broken() const CONCURRENT_FUTURES_EXCLUDES(mutex_);
   // Throws std::runtime_error after shutdown, BrokenProcessPool once broken.
   void throw_if_closed() const CONCURRENT_FUTURES_REQUIRES(mutex_);
-  bool on_manager_thread() const { return std::this_thread::get_id() == manager_id_.load(); }
 
   const std::size_t max_workers_;
   const std::size_t cpus_ = usable_cpus();
@@ -208,9 +200,7 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   bool stopping_ = false;          // no more pending work will come: stop idle workers
 
   UniqueFd wakeup_;  // eventfd
-  std::thread manager_;
-  std::mutex join_mutex_;
-  std::atomic<std::thread::id> manager_id_{};
+  ManagerThread manager_;
 
   mutable Mutex mutex_;
   std::deque<ProcessCall> pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);

@@ -15,7 +15,6 @@
 namespace concurrent::futures::detail {
 
 void ProcessPoolCore::manager_main() noexcept {
-  manager_id_.store(std::this_thread::get_id());
   try {
     run_loop();
   } catch (const std::exception& e) {

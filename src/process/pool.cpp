@@ -84,7 +84,6 @@
 
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <stdexcept>
 #include <utility>
 
@@ -149,21 +148,10 @@ void ProcessPoolCore::shutdown(bool wait, bool cancel_futures) {
   }
   cancelled.clear();
   wake();
-  if (wait && !on_manager_thread()) {
-    std::lock_guard join_lock(join_mutex_);
-    if (manager_.joinable()) manager_.join();
-  }
+  if (wait) manager_.join();
 }
 
-void ProcessPoolCore::release_thread() {
-  std::lock_guard join_lock(join_mutex_);
-  if (!manager_.joinable()) return;
-  if (on_manager_thread()) {
-    manager_.detach();  // it holds its own reference to the core until it returns
-  } else {
-    manager_.join();
-  }
-}
+void ProcessPoolCore::release_thread() { manager_.release(); }
 
 void ProcessPoolCore::force_stop(int sig) {
   shutdown(false, true);

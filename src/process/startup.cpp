@@ -66,9 +66,7 @@ ProcessPoolCore::ProcessPoolCore(ProcessPoolOptions options)
   if (!wakeup_) throw_start_error("eventfd", max_workers_);
 }
 
-ProcessPoolCore::~ProcessPoolCore() {
-  if (manager_.joinable()) manager_.detach();  // see "Lifetime" in core.hpp
-}
+ProcessPoolCore::~ProcessPoolCore() = default;
 
 void ProcessPoolCore::start() {
   try {
@@ -96,7 +94,7 @@ void ProcessPoolCore::start() {
   }
   // The management thread starts only now: with StartMethod::fork, every fork above
   // happened while the pool had no thread of its own.
-  manager_ = std::thread([self = shared_from_this()] { self->manager_main(); });
+  manager_.start([self = shared_from_this()] { self->manager_main(); });
 }
 
 void ProcessPoolCore::start_worker() {
