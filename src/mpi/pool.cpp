@@ -41,6 +41,7 @@
 #include "concurrent/futures/detail/mutex.hpp"
 #include "concurrent/futures/errors.hpp"
 #include "concurrent/futures/mpi_pool.hpp"
+#include "mpi/frames.hpp"
 #include "mpi/runtime.hpp"
 #include "mpi/sends.hpp"
 #include "mpi/wait.hpp"
@@ -315,6 +316,7 @@ bool MPIPoolCore::dispatch_one(WorkerRank& w) {
   }
   InFlight flight;
   flight.seq = next_seq_++;
+  flight.indices.reserve(call->size());
   // From here on the items are RUNNING: cancel() can no longer stop them.
   for (std::size_t i = 0; i < call->size(); ++i) {
     if (call->sink->start(i)) flight.indices.push_back(static_cast<std::uint32_t>(i));
@@ -384,15 +386,9 @@ bool MPIPoolCore::poll_messages() {
 
 void MPIPoolCore::handle_message(WorkerRank& w, std::string_view message) {
   while (!message.empty()) {
-    if (message.size() < wire::kFrameHeaderBytes) throw wire::WireError("a truncated frame");
-    const wire::FrameHeader header = wire::parse_frame_header(message.data());
-    if (message.size() - wire::kFrameHeaderBytes < header.length) {
-      throw wire::WireError("a truncated frame");
-    }
-    const std::string_view payload =
-        message.substr(wire::kFrameHeaderBytes, static_cast<std::size_t>(header.length));
-    message.remove_prefix(wire::kFrameHeaderBytes + payload.size());
-    handle_frame(w, header.type, payload);
+    std::string_view payload;
+    const wire::MessageType type = mpi::take_frame(message, payload);
+    handle_frame(w, type, payload);
     if (broken()) return;
   }
 }

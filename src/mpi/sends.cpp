@@ -1,9 +1,6 @@
 // Messages on their way out (sends.hpp).
 #include "mpi/sends.hpp"
 
-#include <sched.h>
-
-#include <thread>
 #include <utility>
 
 #include "mpi/wait.hpp"
@@ -67,12 +64,7 @@ void Sends::complete(std::size_t left) {
       backoff.reset();
       continue;
     }
-    const auto pause = backoff.next_pause();
-    if (pause.count() == 0) {
-      ::sched_yield();
-    } else {
-      std::this_thread::sleep_for(pause);
-    }
+    backoff.pause();
   }
 }
 

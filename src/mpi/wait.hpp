@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace concurrent::futures::detail::mpi {
 
@@ -52,6 +53,15 @@ class Backoff {
     if (Clock::now() - last_message_ < kSpinWindow) return std::chrono::microseconds{0};
     nap_ = std::clamp(nap_ * 2, std::chrono::microseconds{1}, kMaxNap);
     return nap_;
+  }
+  // Nothing arrived: yields the CPU or naps, as next_pause() says.
+  void pause() {
+    const std::chrono::microseconds nap = next_pause();
+    if (nap.count() == 0) {
+      ::sched_yield();
+    } else {
+      std::this_thread::sleep_for(nap);
+    }
   }
 
  private:

@@ -16,10 +16,10 @@
 #include <exception>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include <fmt/format.h>
 
+#include "mpi/frames.hpp"
 #include "mpi/runtime.hpp"
 #include "mpi/sends.hpp"
 #include "mpi/wait.hpp"
@@ -83,12 +83,7 @@ int receive(MPI_Comm comm, std::string& in, Backoff& backoff, RankOutput& output
     int found = 0;
     MPI_Improbe(kPoolRank, MPI_ANY_TAG, comm, &found, &message, &status);
     if (found != 0) break;
-    const auto pause = backoff.next_pause();
-    if (pause.count() == 0) {
-      ::sched_yield();
-    } else {
-      std::this_thread::sleep_for(pause);
-    }
+    backoff.pause();
   }
   backoff.reset();
   int count = 0;
@@ -150,15 +145,9 @@ void serve(MPI_Comm comm, bool spawned, const std::string& refusal) noexcept {
       output.retarget(tag);
       std::string_view rest(in);
       while (!rest.empty()) {
-        if (rest.size() < wire::kFrameHeaderBytes) throw wire::WireError("a truncated frame");
-        const wire::FrameHeader header = wire::parse_frame_header(rest.data());
-        if (rest.size() - wire::kFrameHeaderBytes < header.length) {
-          throw wire::WireError("a truncated frame");
-        }
-        const std::string_view payload =
-            rest.substr(wire::kFrameHeaderBytes, static_cast<std::size_t>(header.length));
-        rest.remove_prefix(wire::kFrameHeaderBytes + payload.size());
-        switch (header.type) {
+        std::string_view payload;
+        const wire::MessageType type = take_frame(rest, payload);
+        switch (type) {
           case wire::MessageType::config:
             if (pool_tag != -1) throw wire::WireError("a second configuration");
             pool_tag = tag;
@@ -178,7 +167,7 @@ void serve(MPI_Comm comm, bool spawned, const std::string& refusal) noexcept {
             break;
           default:
             throw wire::WireError(
-                fmt::format("unexpected message type {}", static_cast<int>(header.type)));
+                fmt::format("unexpected message type {}", static_cast<int>(type)));
         }
       }
     }
