@@ -54,6 +54,34 @@ inline constexpr std::chrono::milliseconds kLingerLimit{2000};
 // processes before the pool says so.
 inline constexpr std::size_t kCrashLoopStrikes = 3;
 
+// Calls of at most this many bytes of arguments may take the idle fast path (a submit
+// writing its call to a lent worker's socket itself, LentChannel). The submit encodes and
+// writes under the pool's lock, so this bounds how long it holds it; a socket's buffer
+// takes this much at once, so the write completes. Larger calls go through the
+// management thread, which writes without holding the lock.
+inline constexpr std::size_t kDirectCallBytes = std::size_t{64} * 1024;
+
+struct WorkerProcess;
+
+// The idle fast path. While the pool is idle (no call in flight or queued) and the
+// management thread blocks in poll(), it lends one idle worker's socket to the next
+// submit: that submit writes its call frame there itself, under mutex_, and does not wake
+// the management thread, which the worker's result wakes instead (one wake-up fewer per
+// round trip). Only that poll() is lent: the thread takes the worker back (reclaim) as soon
+// as poll() returns, for whatever reason, and only then puts the call in the worker's
+// in_flight, so that none of its own bookkeeping is ever shared.
+struct LentChannel {
+  // The lent worker; null when nothing is lent. Only the management thread dereferences it.
+  WorkerProcess* worker = nullptr;
+  int fd = -1;            // its socket (the parent's end, non-blocking)
+  std::uint64_t seq = 0;  // the seq the call written there takes
+  bool taken = false;     // a submit wrote (or began to write) its call there
+  InFlight flight;        // that call, RUNNING since it was written
+  std::string frame;      // its call frame (the buffer is kept from call to call)
+  std::size_t sent = 0;   // how much of it the submit wrote; the thread writes the rest
+  std::chrono::steady_clock::time_point written_at{};
+};
+
 // A worker process as the management thread tracks it (its calls: WorkerCalls).
 struct WorkerProcess : WorkerCalls {
   pid_t pid = -1;
@@ -100,8 +128,10 @@ struct WorkerProcess : WorkerCalls {
 //   std::thread orders those writes before everything the thread does); after that no
 //   other thread touches them.
 // - Everything user threads and the management thread share is under mutex_: the
-//   pending calls, the shutdown and broken flags, and live_ (the pid and pidfd of each
-//   worker, so that worker_pids() and kill_workers() need not touch workers_).
+//   pending calls, the shutdown and broken flags, live_ (the pid and pidfd of each
+//   worker, so that worker_pids() and kill_workers() need not touch workers_), and lent_
+//   (the idle fast path: a worker's socket and a call a submit wrote there, which the
+//   management thread moves into its own bookkeeping only after taking the worker back).
 // - wakeup_ (an eventfd) is written by any thread and read by the management thread; it
 //   stays open until the core is destroyed, since shutdown() may write to it late.
 //
@@ -132,6 +162,14 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   bool worth_spinning() const;
   // dispatch.cpp
   void dispatch();
+  // The idle fast path (LentChannel): lend() before the management thread blocks in
+  // poll(), reclaim() as soon as poll() returns. submit_direct() is the submit's side:
+  // false if `call` cannot take it (nothing lent, or the call is timed or large), else it
+  // took `call` and wrote what the socket took, and sets `wake_manager` if the
+  // management thread must write the rest.
+  void lend() CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  void reclaim() CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  bool submit_direct(ProcessCall& call, bool& wake_manager) CONCURRENT_FUTURES_REQUIRES(mutex_);
   bool dispatch_one(WorkerProcess& w);
   void flush_out(WorkerProcess& w);
   void read_channel(WorkerProcess& w);
@@ -215,6 +253,7 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   // pid and pidfd of each live worker, for worker_pids() and force_stop(); an entry is
   // removed (under the lock) before its pidfd is closed.
   std::vector<std::pair<pid_t, int>> live_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  LentChannel lent_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
 };
 
 }  // namespace concurrent::futures::detail

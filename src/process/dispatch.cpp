@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <numeric>
+#include <utility>
 
 #include "process/core.hpp"
 
@@ -28,10 +30,32 @@ void ProcessPoolCore::dispatch() {
   }
 }
 
+namespace {
+
+// Appends the frame of call `seq`, the items of `call` listed in `indices`, to `out`.
+void encode_call_frame(std::string& out, std::uint64_t seq, const ProcessCall& call,
+                       const std::vector<std::uint32_t>& indices) {
+  wire::CallMessage message;
+  message.seq = seq;
+  message.entry_key = call.entry_key;
+  message.fn = call.fn_bytes;
+  message.items.reserve(indices.size());
+  for (std::uint32_t i : indices) message.items.push_back(call.item_args(i));
+  wire::encode_call(out, message);
+}
+
+// Unless a call may be sent again (to another worker, if its worker dies before it
+// starts: OnWorkerDeath::replace, or once a timed call was submitted), it drops its
+// arguments once written: they now live in the frame alone.
+void drop_arguments(ProcessCall& call) {
+  call.args = std::string();
+  call.fn_bytes = std::string();
+}
+
+}  // namespace
+
 bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
   InFlight flight;
-  // Whether the call may be sent again, to another worker, if its worker dies before it
-  // starts: then it keeps its arguments until it is answered.
   bool may_resend = true;
   if (!requeued_.empty()) {
     flight = std::move(requeued_.front());
@@ -54,22 +78,88 @@ bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
     flight.call = std::move(call);
     ++in_flight_calls_;
   }
-  ProcessCall& call = *flight.call;
-  wire::CallMessage message;
-  message.seq = flight.seq;
-  message.entry_key = call.entry_key;
-  message.fn = call.fn_bytes;
-  message.items.reserve(flight.indices.size());
-  for (std::uint32_t i : flight.indices) message.items.push_back(call.item_args(i));
-  wire::encode_call(w.out, message);
-  if (!may_resend) {  // the arguments now live in the frame alone
-    call.args = std::string();
-    call.fn_bytes = std::string();
-  }
+  encode_call_frame(w.out, flight.seq, *flight.call, flight.indices);
+  if (!may_resend) drop_arguments(*flight.call);
   w.add(std::move(flight));
   ++w.calls_sent;
   flush_out(w);
   return true;
+}
+
+void ProcessPoolCore::lend() {
+  if (in_flight_calls_ != 0 || !requeued_.empty() || stopping_) return;
+  WorkerProcess* idle = nullptr;
+  for (auto& w : workers_) {
+    if (w->serving && !w->channel_closed && !w->exited && !w->stop_sent &&
+        !w->retiring(max_tasks_) && w->overran_seq == 0 && w->out.empty()) {
+      idle = w.get();
+      break;
+    }
+  }
+  if (idle == nullptr) return;
+  MutexLock lock(mutex_);
+  if (!pending_.empty() || shutdown_ || !broken_.empty()) return;
+  lent_.worker = idle;
+  lent_.fd = idle->channel.get();
+  lent_.seq = next_seq_;
+}
+
+bool ProcessPoolCore::submit_direct(ProcessCall& call, bool& wake_manager) {
+  if (lent_.worker == nullptr || lent_.taken || call.timeout || !pending_.empty() ||
+      call.args.size() + call.fn_bytes.size() > kDirectCallBytes) {
+    return false;
+  }
+  // What may throw comes first, leaving the call unsent and not RUNNING. Every item is
+  // sent: no one else has its futures yet, so none can have been cancelled.
+  InFlight flight;
+  flight.seq = lent_.seq;
+  flight.indices.resize(call.size());
+  std::iota(flight.indices.begin(), flight.indices.end(), std::uint32_t{0});
+  lent_.frame.clear();
+  encode_call_frame(lent_.frame, flight.seq, call, flight.indices);
+  flight.call = std::make_unique<ProcessCall>(std::move(call));
+  // From here on the items are RUNNING: cancel() can no longer stop them.
+  for (std::size_t i = 0; i < flight.call->size(); ++i) (void)flight.call->sink->start(i);
+  if (on_worker_death_ != OnWorkerDeath::replace && !timed_calls_) drop_arguments(*flight.call);
+  lent_.taken = true;
+  lent_.flight = std::move(flight);
+  lent_.written_at = std::chrono::steady_clock::now();
+  lent_.sent = 0;
+  while (lent_.sent < lent_.frame.size()) {
+    const ssize_t n = ::send(lent_.fd, lent_.frame.data() + lent_.sent,
+                             lent_.frame.size() - lent_.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      lent_.sent += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      // A full socket or a dead worker: the management thread writes the rest, or finds
+      // out how the worker died.
+      wake_manager = true;
+      break;
+    }
+  }
+  return true;
+}
+
+void ProcessPoolCore::reclaim() {
+  WorkerProcess* w = nullptr;
+  InFlight flight;
+  std::chrono::steady_clock::time_point written_at;
+  {
+    MutexLock lock(mutex_);
+    w = std::exchange(lent_.worker, nullptr);
+    if (!std::exchange(lent_.taken, false)) return;
+    flight = std::exchange(lent_.flight, InFlight());
+    written_at = lent_.written_at;
+    w->out.append(lent_.frame, lent_.sent);
+  }
+  ++next_seq_;  // the seq lend() offered
+  ++in_flight_calls_;
+  w->add(std::move(flight));
+  w->front_since = written_at;  // it held no call: this one began when it was written
+  ++w->calls_sent;
+  flush_out(*w);
 }
 
 void ProcessPoolCore::flush_out(WorkerProcess& w) {

@@ -88,7 +88,11 @@ void ProcessPoolCore::run_loop() {
         ::sched_yield();
       } while (std::chrono::steady_clock::now() - start < kSpinForResult);
     }
-    if (n == 0) n = ::poll(fds.data(), fds.size(), timeout);
+    if (n == 0) {
+      if (timeout != 0) lend();
+      n = ::poll(fds.data(), fds.size(), timeout);
+      reclaim();
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll");

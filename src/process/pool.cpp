@@ -30,7 +30,16 @@
 //   while megabytes of its next call wait to be written cannot deadlock against a
 //   worker writing a large result).
 // - The wake-up channel is an eventfd, separate from the result channels: user threads
-//   only ever touch pending_ and the eventfd, never a worker's socket.
+//   touch pending_ and the eventfd, and a worker's socket only when the management thread
+//   lends it (the idle fast path below).
+// - The idle fast path: while the pool is idle and the management thread blocks in
+//   poll(), it lends one idle worker's socket (LentChannel in core.hpp). The next submit
+//   (untimed, with at most kDirectCallBytes of arguments, none pending before it) writes
+//   its call frame there itself, under the lock that guards pending_, instead of queueing
+//   it and writing the eventfd: the worker's result is the management thread's next
+//   wake-up. As soon as poll() returns, the thread takes the worker back and books the
+//   call as if it had written it, so dispatch, deaths, timeouts and shutdown see one kind
+//   of call. One call per idle spell takes this path; those behind it queue as usual.
 // - A worker's death shows up as its pidfd becoming readable (pidfd_open, Linux 5.3+).
 //   The management thread first drains whatever results the worker managed to send,
 //   then reaps it to learn how it died. The call it was running is the first it holds
@@ -44,10 +53,11 @@
 //   to kMaxCallsPerWorker) only while its calls are short (kShortCall, measured by the
 //   worker and sent back with each result). Short calls are batched for throughput;
 //   a long call never waits behind another while a worker idles.
-// - Latency: a round trip of a small call would cost four wake-ups (eventfd, worker,
-//   result, user). Workers spin briefly for their next call while calls come
-//   back-to-back (kSpinForCall), and this thread spins briefly for results when a spare
-//   CPU allows it (kSpinForResult), which removes two of them.
+// - Latency: a round trip of a small call through the management thread costs four
+//   wake-ups (eventfd, worker, result, user); the idle fast path takes out the first.
+//   Workers spin briefly for their next call while calls come back-to-back
+//   (kSpinForCall), and this thread spins briefly for results when a spare CPU allows it
+//   (kSpinForResult), which removes two of them while calls keep coming.
 // - A call leaves pending_ (and becomes RUNNING, uncancellable) only when it is
 //   written to a worker, so cancel() and shutdown(cancel_futures=true) reach every call
 //   that is not yet in a worker's hands.
@@ -65,7 +75,8 @@
 //                    the dispatch constants (kExtraQueuedCalls, kShortCall, ...)
 //   startup.cpp      options, the configuration message, starting a worker
 //   loop.cpp         the management thread's poll loop
-//   dispatch.cpp     choosing a worker, writing calls, reading sockets
+//   dispatch.cpp     choosing a worker, writing calls, reading sockets, and the idle
+//                    fast path (lending a worker's socket to a submit)
 //   results.cpp      matching results to calls and finishing their futures
 //   worker_calls.cpp a worker's unfinished calls: queueing, matching a result, finishing
 //                    (results.hpp); with the dispatch constants, shared with the MPI pool
@@ -124,8 +135,10 @@ void ProcessPoolCore::submit(ProcessCall call) {
     MutexLock lock(mutex_);
     throw_if_closed();
     timed_calls_ = timed_calls_ || call.timeout.has_value();
-    pending_.push_back(std::move(call));
-    notify = !std::exchange(wake_pending_, true);
+    if (!submit_direct(call, notify)) {
+      pending_.push_back(std::move(call));
+      notify = !std::exchange(wake_pending_, true);
+    }
   }
   if (notify) wake();
 }

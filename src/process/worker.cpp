@@ -86,16 +86,29 @@ class Channel final : public ResultOutput {
   // The next frame, spinning first while calls come back-to-back (kSpinForCall).
   bool read_call(wire::MessageType& type, std::string& payload) {
     const auto start = std::chrono::steady_clock::now();
+    bool readable = false;
     if (last_gap_ < kSpinWhileGapsBelow) {
       for (auto now = start; now - start < kSpinForCall; now = std::chrono::steady_clock::now()) {
         pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, 0) != 0) break;  // readable, closed, or an error read() reports
+        readable = ::poll(&p, 1, 0) != 0;  // readable, closed, or an error read() reports
+        if (readable) break;
         ::sched_yield();
       }
     }
+    if (!readable) wait_readable();
     const bool more = read(type, payload);
     last_gap_ = std::chrono::steady_clock::now() - start;
     return more;
+  }
+
+  // Blocks until the socket is readable. A read() would also block, but a reader asleep
+  // on a Unix socket wakes for every change on it, the parent reading this worker's
+  // last result among them (it frees room to write): a wake-up for nothing, between the
+  // result and the parent's next step on a busy CPU. poll() sleeps until data comes.
+  void wait_readable() {
+    pollfd p{fd_, POLLIN, 0};
+    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
   }
 
   // The next frame, or false at end of file. Throws wire::WireError or system_error.
