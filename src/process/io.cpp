@@ -48,21 +48,25 @@ void throw_start_error(const char* what, std::size_t workers) {
 }
 
 bool read_exact(int fd, void* data, std::size_t n) {
+  return n == 0 || read_at_least(fd, data, n, n) == n;
+}
+
+std::size_t read_at_least(int fd, void* data, std::size_t need, std::size_t room) {
   auto* p = static_cast<char*>(data);
   std::size_t done = 0;
-  while (done < n) {
-    const ssize_t r = ::read(fd, p + done, n - done);
+  while (done < need) {
+    const ssize_t r = ::read(fd, p + done, room - done);
     if (r > 0) {
       done += static_cast<std::size_t>(r);
     } else if (r == 0) {
-      if (done == 0) return false;
+      if (done == 0) return 0;
       errno = EPIPE;
       throw_errno("read: the channel closed in the middle of a message");
     } else if (errno != EINTR) {
       throw_errno("read");
     }
   }
-  return true;
+  return done;
 }
 
 void write_all(int fd, const void* data, std::size_t n) {

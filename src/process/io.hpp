@@ -36,6 +36,10 @@ class UniqueFd {
 // Reads exactly `n` bytes. Returns false on end of file before any byte; throws
 // std::system_error on an error or a short read mid-way.
 bool read_exact(int fd, void* data, std::size_t n);
+// Reads at least `need` and at most `room` bytes (need <= room) into `data`, as many as
+// are there once `need` have come; returns how many, 0 on end of file before any byte.
+// Throws like read_exact.
+std::size_t read_at_least(int fd, void* data, std::size_t need, std::size_t room);
 // Writes all `n` bytes (MSG_NOSIGNAL on sockets); throws std::system_error on error.
 void write_all(int fd, const void* data, std::size_t n);
 

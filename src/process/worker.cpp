@@ -32,12 +32,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,8 +88,8 @@ class Channel final : public ResultOutput {
   // The next frame, spinning first while calls come back-to-back (kSpinForCall).
   bool read_call(wire::MessageType& type, std::string& payload) {
     const auto start = std::chrono::steady_clock::now();
-    bool readable = false;
-    if (last_gap_ < kSpinWhileGapsBelow) {
+    bool readable = in_begin_ < in_end_;  // part of a frame is here already
+    if (!readable && last_gap_ < kSpinWhileGapsBelow) {
       for (auto now = start; now - start < kSpinForCall; now = std::chrono::steady_clock::now()) {
         pollfd p{fd_, POLLIN, 0};
         readable = ::poll(&p, 1, 0) != 0;  // readable, closed, or an error read() reports
@@ -112,12 +114,18 @@ class Channel final : public ResultOutput {
   }
 
   // The next frame, or false at end of file. Throws wire::WireError or system_error.
+  // Reads whatever the socket holds, up to kReadAhead bytes, so that a small frame (and
+  // any queued behind it) costs one read(), not one for its header and one for its
+  // payload.
   bool read(wire::MessageType& type, std::string& payload) {
-    char header[wire::kFrameHeaderBytes];
-    if (!read_exact(fd_, header, sizeof header)) return false;
-    const wire::FrameHeader h = wire::parse_frame_header(header);
+    if (!fill(wire::kFrameHeaderBytes)) return false;
+    const wire::FrameHeader h = wire::parse_frame_header(in_.get() + in_begin_);
+    in_begin_ += wire::kFrameHeaderBytes;
     payload.resize(static_cast<std::size_t>(h.length));
-    if (h.length > 0 && !read_exact(fd_, payload.data(), payload.size())) {
+    const std::size_t here = std::min(payload.size(), in_end_ - in_begin_);
+    std::memcpy(payload.data(), in_.get() + in_begin_, here);
+    in_begin_ += here;
+    if (here < payload.size() && !read_exact(fd_, payload.data() + here, payload.size() - here)) {
       throw wire::WireError("the channel closed in the middle of a message");
     }
     type = h.type;
@@ -137,7 +145,31 @@ class Channel final : public ResultOutput {
   }
 
  private:
+  // Reads until at least `n` (at most kReadAhead) bytes are buffered. False at end of
+  // file with nothing buffered; throws system_error at end of file inside a frame.
+  bool fill(std::size_t n) {
+    if (in_end_ - in_begin_ >= n) return true;
+    std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+    const std::size_t got =
+        read_at_least(fd_, in_.get() + in_end_, n - in_end_, kReadAhead - in_end_);
+    if (got == 0) {
+      if (in_end_ == 0) return false;
+      errno = EPIPE;
+      throw_errno("read: the channel closed in the middle of a message");
+    }
+    in_end_ += got;
+    return true;
+  }
+
+  // Bytes read ahead of the frame being parsed. Larger: fewer read()s for calls queued
+  // back to back; smaller: less memory per worker.
+  static constexpr std::size_t kReadAhead = std::size_t{64} * 1024;
   int fd_;
+  std::unique_ptr<char[]> in_ = std::make_unique<char[]>(kReadAhead);
+  std::size_t in_begin_ = 0;  // in_[in_begin_, in_end_) is read and not yet parsed
+  std::size_t in_end_ = 0;
   std::string out_;
   std::chrono::steady_clock::duration last_gap_{};
 };
