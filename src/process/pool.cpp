@@ -87,6 +87,7 @@
 //   fork_server.cpp  the fork server: protocol, the pool's client and the server
 //   worker.cpp       the worker's loop, and the hook that enters it before main()
 //   wire.cpp         the frames and every message's encoder and decoder
+//   call_size.cpp    refusing a call too large for the wire, in the submitting thread
 //   io.cpp, image.cpp, remote_exception.cpp: descriptors and blocking I/O, facts about
 //                    the executable (build id, symbols), exceptions across processes
 

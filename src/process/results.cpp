@@ -2,6 +2,8 @@
 // answers, finishing its futures (done-callbacks run here), and the worker's call times.
 #include <fmt/format.h>
 
+#include <exception>
+#include <stdexcept>
 #include <string>
 
 #include "process/core.hpp"
@@ -62,10 +64,18 @@ void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
   }
   for (std::size_t k = 0; k < indices.size(); ++k) {
     const wire::ResultOutcome& o = r.outcomes[k];
-    if (o.status == wire::ResultStatus::value) {
-      call.sink->deliver(indices[k], o.value);
-    } else {
-      call.sink->fail(indices[k], rebuild_exception(o.kind, o.type_name, o.message, o.details));
+    switch (o.status) {
+      case wire::ResultStatus::value:
+        call.sink->deliver(indices[k], o.value);
+        break;
+      case wire::ResultStatus::exception:
+        call.sink->fail(indices[k], rebuild_exception(o.kind, o.type_name, o.message, o.details));
+        break;
+      case wire::ResultStatus::value_too_large:
+      case wire::ResultStatus::exception_too_large:
+        call.sink->fail(indices[k],
+                        std::make_exception_ptr(std::length_error(wire::too_large_outcome(o))));
+        break;
     }
   }
 }

@@ -1,6 +1,7 @@
 # The process pool (issue 3): included by the top-level CMakeLists.txt. pool.cpp opens
 # with the data-flow diagram and a map of these files.
 target_sources(concurrent_futures PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/call_size.cpp
   ${CMAKE_CURRENT_LIST_DIR}/child.cpp
   ${CMAKE_CURRENT_LIST_DIR}/deaths.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dispatch.cpp

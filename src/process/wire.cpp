@@ -8,6 +8,61 @@
 
 namespace concurrent::futures::detail::wire {
 
+namespace {
+
+// The layout's fixed parts (wire.hpp), for sizes known before anything is written.
+// A call frame: its header, seq, the lengths of entry_key and fn, count; 4 bytes per item.
+constexpr std::uint64_t kCallFixedBytes = kFrameHeaderBytes + 8 + 8 + 8 + 4;
+constexpr std::uint64_t kCallItemBytes = 4;
+// A result payload: seq, started_ns, finished_ns, count; then per outcome, its status and
+// a length (a value), its status, kind and three lengths (an exception), or its status
+// and size (one that did not fit).
+constexpr std::uint64_t kResultFixedBytes = 28;
+constexpr std::uint64_t kValueHeaderBytes = 5;
+constexpr std::uint64_t kExceptionHeaderBytes = 2 + 3 * 8;
+constexpr std::uint64_t kTooLargeBytes = 9;
+// Where a result frame's fields sit in its payload.
+constexpr std::size_t kResultFinishedAt = 16;
+constexpr std::size_t kResultCountAt = 24;
+
+const char* const kPassAnotherWay =
+    "pass large data another way (e.g. write it to a file and pass the file's name)";
+const char* const kReturnAnotherWay =
+    "return large data another way (e.g. write it to a file and return the file's name)";
+
+}  // namespace
+
+std::string too_large(std::string_view what, std::uint64_t bytes, std::string_view beside,
+                      std::string_view advice) {
+  return fmt::format(
+      "{} ({} bytes){} would not fit in one message between a process pool and a worker "
+      "process, which takes at most {} bytes; {}",
+      what, bytes, beside, kMaxFrameBytes, advice);
+}
+
+std::uint64_t call_frame_bytes(std::uint64_t entry_key_bytes, std::uint64_t fn_bytes,
+                               std::uint64_t items, std::uint64_t args_bytes) {
+  return kCallFixedBytes + entry_key_bytes + fn_bytes + items * kCallItemBytes + args_bytes;
+}
+
+void check_call_size(std::uint64_t entry_key_bytes, std::uint64_t fn_bytes, std::uint64_t items,
+                     std::uint64_t args_bytes) {
+  const bool chunk = items > 1;
+  if (call_frame_bytes(entry_key_bytes, fn_bytes, items, args_bytes) > kMaxFrameBytes) {
+    throw std::length_error(too_large(
+        chunk ? fmt::format("the callable and arguments of this map() chunk of {} calls", items)
+              : std::string("the callable and arguments of this call"),
+        fn_bytes + args_bytes, "",
+        chunk ? fmt::format("use a smaller chunksize, or {}", kPassAnotherWay) : kPassAnotherWay));
+  }
+  const std::uint64_t least_result = kResultFixedBytes + items * kTooLargeBytes;
+  if (least_result > kMaxPayloadBytes) {
+    throw std::length_error(
+        too_large(fmt::format("the smallest result of this map() chunk of {} calls", items),
+                  least_result, "", "use a smaller chunksize"));
+  }
+}
+
 void Reader::throw_truncated(std::uint64_t wanted, const char* what) const {
   throw WireError(fmt::format("truncated message: {} of {} bytes with {} left", what, wanted,
                               in_.size() - pos_));
@@ -31,8 +86,12 @@ std::size_t begin_frame(std::string& out, MessageType type) {
   return start;
 }
 
-void end_frame(std::string& out, std::size_t frame_start) {
+void end_frame(std::string& out, std::size_t frame_start, std::string_view what) {
   const std::uint64_t length = out.size() - frame_start - kFrameHeaderBytes;
+  if (length > kMaxPayloadBytes) {
+    out.resize(frame_start);
+    throw std::length_error(too_large(what, length, "", kPassAnotherWay));
+  }
   std::memcpy(out.data() + frame_start + 8, &length, sizeof length);
 }
 
@@ -66,7 +125,7 @@ FrameHeader parse_frame_header(const char* bytes) {
     throw WireError("corrupt frame: reserved bytes are not zero");
   }
   const std::uint64_t length = r.u64();
-  if (length > kMaxFrameBytes) {
+  if (length > kMaxPayloadBytes) {
     throw WireError(fmt::format("corrupt frame: length {} exceeds the limit", length));
   }
   return FrameHeader{static_cast<MessageType>(type), length};
@@ -118,7 +177,7 @@ void encode_config(std::string& out, const ConfigMessage& m) {
     w.str(m.init_fn);
     w.str(m.init_args);
   }
-  end_frame(out, start);
+  end_frame(out, start, "the initializer and its arguments");
 }
 
 ConfigMessage decode_config(std::string_view payload) {
@@ -144,7 +203,7 @@ void encode_call(std::string& out, const CallMessage& m) {
   w.str(m.fn);
   w.u32(static_cast<std::uint32_t>(m.items.size()));
   for (std::string_view args : m.items) w.bytes(args);
-  end_frame(out, start);
+  end_frame(out, start, "the callable and arguments of this call");
 }
 
 CallMessage decode_call(std::string_view payload) {
@@ -156,6 +215,9 @@ CallMessage decode_call(std::string_view payload) {
   const std::uint32_t count = r.u32();
   // Each item takes at least 4 bytes, which bounds the reservation by the payload.
   if (count > payload.size() / 4) throw WireError("call message: item count too large");
+  if (kResultFixedBytes + count * kTooLargeBytes > kMaxPayloadBytes) {
+    throw WireError("call message: more items than one result message can answer");
+  }
   m.items.resize(count);
   for (std::string_view& args : m.items) args = r.bytes();
   r.expect_end();
@@ -164,16 +226,12 @@ CallMessage decode_call(std::string_view payload) {
 
 void encode_stop(std::string& out) { end_frame(out, begin_frame(out, MessageType::stop)); }
 
-namespace {
-
-// Where a result frame's fields sit in its payload.
-constexpr std::size_t kResultFinishedAt = 16;
-constexpr std::size_t kResultCountAt = 24;
-
-}  // namespace
-
-ResultWriter::ResultWriter(std::string& out, std::uint64_t seq, std::int64_t started_ns)
-    : out_(out), frame_start_(begin_frame(out, MessageType::result)) {
+ResultWriter::ResultWriter(std::string& out, std::uint64_t seq, std::int64_t started_ns,
+                           std::size_t items, std::uint64_t limit)
+    : out_(out),
+      frame_start_(begin_frame(out, MessageType::result)),
+      items_(items),
+      limit_(std::min(limit, kMaxPayloadBytes)) {
   Writer w(out_);
   w.u64(seq);
   w.i64(started_ns);
@@ -188,8 +246,27 @@ void ResultWriter::begin_value() {
   w.u32(0);  // the length, written by end_value()
 }
 
+bool ResultWriter::fits(std::uint64_t bytes) const {
+  const std::uint64_t after = items_ > count_ + std::size_t{1} ? items_ - count_ - 1 : 0;
+  return out_.size() - frame_start_ - kFrameHeaderBytes + bytes + after * kTooLargeBytes <= limit_;
+}
+
+void ResultWriter::add_too_large(ResultStatus status, std::uint64_t size) {
+  Writer w(out_);
+  w.u8(static_cast<std::uint8_t>(status));
+  w.u64(size);
+  ++count_;
+}
+
 void ResultWriter::end_value() {
-  const auto length = static_cast<std::uint32_t>(out_.size() - value_start_ - 5);
+  const std::uint64_t size = out_.size() - value_start_;
+  if (!fits(0)) {
+    drop_value();
+    add_too_large(ResultStatus::value_too_large, size);
+    return;
+  }
+  // Below limit_, so below 2^32.
+  const auto length = static_cast<std::uint32_t>(size - kValueHeaderBytes);
   std::memcpy(out_.data() + value_start_ + 1, &length, sizeof length);
   ++count_;
 }
@@ -204,6 +281,12 @@ void ResultWriter::add_value(std::string_view value) {
 
 void ResultWriter::add_exception(std::uint8_t kind, std::string_view type_name,
                                  std::string_view message, std::string_view details) {
+  const std::uint64_t size =
+      kExceptionHeaderBytes + type_name.size() + message.size() + details.size();
+  if (!fits(size)) {
+    add_too_large(ResultStatus::exception_too_large, size);
+    return;
+  }
   Writer w(out_);
   w.u8(static_cast<std::uint8_t>(ResultStatus::exception));
   w.u8(kind);
@@ -221,12 +304,19 @@ void ResultWriter::finish(std::int64_t finished_ns) {
 }
 
 void encode_result(std::string& out, const ResultMessage& m) {
-  ResultWriter w(out, m.seq, m.started_ns);
+  ResultWriter w(out, m.seq, m.started_ns, m.outcomes.size());
   for (const ResultOutcome& o : m.outcomes) {
-    if (o.status == ResultStatus::value) {
-      w.add_value(o.value);
-    } else {
-      w.add_exception(o.kind, o.type_name, o.message, o.details);
+    switch (o.status) {
+      case ResultStatus::value:
+        w.add_value(o.value);
+        break;
+      case ResultStatus::exception:
+        w.add_exception(o.kind, o.type_name, o.message, o.details);
+        break;
+      case ResultStatus::value_too_large:
+      case ResultStatus::exception_too_large:
+        w.add_too_large(o.status, o.size);
+        break;
     }
   }
   w.finish(m.finished_ns);
@@ -252,6 +342,10 @@ ResultMessage decode_result(std::string_view payload) {
       o.type_name = r.str();
       o.message = r.str();
       o.details = r.str();
+    } else if (status == static_cast<std::uint8_t>(ResultStatus::value_too_large) ||
+               status == static_cast<std::uint8_t>(ResultStatus::exception_too_large)) {
+      o.status = static_cast<ResultStatus>(status);
+      o.size = r.u64();
     } else {
       throw WireError(fmt::format("result message: unknown status {}", status));
     }
@@ -260,9 +354,25 @@ ResultMessage decode_result(std::string_view payload) {
   return m;
 }
 
+std::string too_large_outcome(const ResultOutcome& outcome) {
+  const bool value = outcome.status == ResultStatus::value_too_large;
+  // Too large even alone in a result frame, or only beside the rest of its chunk's.
+  const bool alone = kResultFixedBytes + outcome.size > kMaxPayloadBytes;
+  std::string advice;
+  if (alone) {
+    advice = value ? kReturnAnotherWay : "throw an exception with a shorter message";
+  } else {
+    advice = value ? fmt::format("use a smaller chunksize, or {}", kReturnAnotherWay)
+                   : std::string("use a smaller chunksize");
+  }
+  return too_large(value ? "the result of this call" : "the exception this call threw",
+                   outcome.size, alone ? "" : ", with the other results of its map() chunk,",
+                   advice);
+}
+
 void encode_text(std::string& out, MessageType type, std::string_view text) {
   const std::size_t start = begin_frame(out, type);
-  Writer(out).str(text);
+  Writer(out).str(text.substr(0, kMaxPayloadBytes - 8));
   end_frame(out, start);
 }
 

@@ -22,12 +22,23 @@
 //              outcome := status:u8
 //                status 0: value:bytes
 //                status 1: kind:u8  type_name:str  message:str  details:str
+//                status 2 (a value), 3 (an exception) that did not fit: size:u64
 //     details  exact:u8  mangled_name:str  has_state:u8  [state:str]
 //              code:i32  category:u8  category_name:str  what_arg:str  path1:str  path2:str
 //
 //   str := length:u64 bytes[length]       bytes := length:u32 bytes[length]
 //   (bytes for what there is one of per item, where eight bytes of length would be
-//   more than a small value itself; every frame is below 2^31 bytes anyway)
+//   more than a small value itself)
+//
+// Sizes: a frame, header included, takes at most kMaxFrameBytes (2^31 - 1) bytes, so that
+// every length inside one fits a bytes' u32, and the whole frame an MPI count (an int).
+// What would be larger is refused before it is written, with a std::length_error that
+// says so (too_large): a call's arguments in the submitting thread (check_call_size), the
+// initializer's in the pool's constructor (encode_config). A result frame
+// keeps to the limit outcome by outcome (ResultWriter): a value or exception that does not
+// fit is sent as its size (status 2 or 3), and the parent fails that item alone with a
+// std::length_error. A chunk whose result frame could not even hold that much per item
+// is refused when submitted.
 //
 // An exception is sent as the nearest type the parent can rebuild (kind, an index into
 // remote_exception.cpp's list), whether it was exactly that type (exact), and what the
@@ -52,6 +63,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -77,10 +89,29 @@ enum class MessageType : std::uint8_t {
 
 inline constexpr std::uint32_t kFrameMagic = 0x50504643;  // "CFPP" read as little-endian
 inline constexpr std::size_t kFrameHeaderBytes = 16;
-// The largest message: one call's arguments (a whole map() chunk) or one result. Larger
-// lets bigger values cross; smaller bounds what a corrupt length can make a reader
-// allocate before it finds out.
-inline constexpr std::uint64_t kMaxFrameBytes = std::uint64_t{1} << 31;
+// The largest frame, header included: one call's arguments (a whole map() chunk) or one
+// call's results. It cannot be larger: every length inside a frame must fit a u32, and a
+// frame's size an int (MPI sends frames whole). Smaller would bound what a corrupt length
+// can make a reader allocate before it finds out, and refuse smaller values.
+inline constexpr std::uint64_t kMaxFrameBytes = std::numeric_limits<std::int32_t>::max();
+inline constexpr std::uint64_t kMaxPayloadBytes = kMaxFrameBytes - kFrameHeaderBytes;
+static_assert(kMaxFrameBytes <= std::numeric_limits<std::uint32_t>::max());
+
+// The message of the std::length_error for something too large for one frame:
+// "<what> (<bytes> bytes)<beside> would not fit in one message ... (at most
+// kMaxFrameBytes); <advice>". `beside` is empty or says what else the frame would hold.
+std::string too_large(std::string_view what, std::uint64_t bytes, std::string_view beside,
+                      std::string_view advice);
+
+// The size of the call frame (header included) for a call of `items` items, whose entry
+// key and callable take `entry_key_bytes` and `fn_bytes` bytes and whose items' arguments
+// take `args_bytes` together.
+std::uint64_t call_frame_bytes(std::uint64_t entry_key_bytes, std::uint64_t fn_bytes,
+                               std::uint64_t items, std::uint64_t args_bytes);
+// Throws std::length_error (too_large) unless a call of that size fits a frame, and so
+// does the smallest result that can answer its items (each outcome as its size alone).
+void check_call_size(std::uint64_t entry_key_bytes, std::uint64_t fn_bytes, std::uint64_t items,
+                     std::uint64_t args_bytes);
 
 class Writer {
  public:
@@ -93,7 +124,8 @@ class Writer {
     u64(s.size());
     out_.append(s.data(), s.size());
   }
-  // Precondition: s.size() < 2^32 (every frame is below kMaxFrameBytes).
+  // A longer `s` gets a wrong length here, and its frame is refused (end_frame) before
+  // anyone can read it: a frame is smaller than a u32 can count.
   void bytes(std::string_view s) {
     u32(static_cast<std::uint32_t>(s.size()));
     out_.append(s.data(), s.size());
@@ -145,7 +177,9 @@ class Reader {
 // Appends a frame header for `type` to `out`; returns where it starts, for end_frame.
 std::size_t begin_frame(std::string& out, MessageType type);
 // Writes the payload length (everything appended since begin_frame) into the header.
-void end_frame(std::string& out, std::size_t frame_start);
+// A payload above kMaxPayloadBytes is taken back from `out` and refused with a
+// std::length_error naming `what` (too_large).
+void end_frame(std::string& out, std::size_t frame_start, std::string_view what = "a message");
 
 struct FrameHeader {
   MessageType type;
@@ -199,9 +233,15 @@ CallMessage decode_call(std::string_view payload);
 
 void encode_stop(std::string& out);
 
-enum class ResultStatus : std::uint8_t { value = 0, exception = 1 };
+enum class ResultStatus : std::uint8_t {
+  value = 0,
+  exception = 1,
+  value_too_large = 2,      // a value that did not fit in the frame
+  exception_too_large = 3,  // an exception that did not fit in the frame
+};
 
-// One item's outcome: its encoded value, or the exception it threw.
+// One item's outcome: its encoded value, or the exception it threw, or the size of the
+// one that did not fit.
 struct ResultOutcome {
   ResultStatus status = ResultStatus::value;
   std::string_view value = {};  // status value
@@ -209,7 +249,10 @@ struct ResultOutcome {
   std::string_view type_name = {};
   std::string_view message = {};
   std::string_view details = {};
+  std::uint64_t size = 0;  // status value_too_large, exception_too_large: its encoded size
 };
+// The sentence of the std::length_error that fails an item whose outcome did not fit.
+std::string too_large_outcome(const ResultOutcome& outcome);
 
 struct ResultMessage {
   std::uint64_t seq = 0;
@@ -223,9 +266,15 @@ ResultMessage decode_result(std::string_view payload);
 // Builds a result frame in place at the end of `out`, outcome by outcome, so that a
 // worker encodes each value straight into the buffer it sends (encode_result uses it
 // too: one encoder). `out` may be written only through this writer until finish().
+//
+// The frame's payload keeps within `limit`: an outcome that would leave less room than
+// the items still to come need for their sizes alone (status 2) is replaced by its own
+// size. Precondition: `items` outcomes are added, and their sizes alone fit `limit`
+// (check_call_size refuses bigger calls; decode_call, messages that claim them).
 class ResultWriter {
  public:
-  ResultWriter(std::string& out, std::uint64_t seq, std::int64_t started_ns);
+  ResultWriter(std::string& out, std::uint64_t seq, std::int64_t started_ns, std::size_t items,
+               std::uint64_t limit = kMaxPayloadBytes);
   // A value outcome: begin_value(), then append the value's bytes to `out`, then
   // end_value(); or drop_value() to take back what was appended since begin_value().
   void begin_value();
@@ -234,17 +283,25 @@ class ResultWriter {
   void add_value(std::string_view value);
   void add_exception(std::uint8_t kind, std::string_view type_name, std::string_view message,
                      std::string_view details);
+  // An outcome that did not fit (status value_too_large or exception_too_large), as its
+  // size; what the calls above add in place of theirs when they do not fit.
+  void add_too_large(ResultStatus status, std::uint64_t size);
   // Completes the frame.
   void finish(std::int64_t finished_ns);
 
  private:
+  // Whether `bytes` more bytes, added now, leave room for the outcomes still to come.
+  bool fits(std::uint64_t bytes) const;
+
   std::string& out_;
   std::size_t frame_start_;
+  std::size_t items_;
+  std::uint64_t limit_;
   std::size_t value_start_ = 0;  // where the open value's status byte is
   std::uint32_t count_ = 0;
 };
 
-// refused and init_failed: a sentence for BrokenProcessPool's message.
+// refused and init_failed: a sentence for BrokenProcessPool's message (cut to fit a frame).
 void encode_text(std::string& out, MessageType type, std::string_view text);
 std::string_view decode_text(std::string_view payload);
 

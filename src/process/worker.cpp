@@ -181,8 +181,8 @@ class Runner final : public ItemRunner {
   // The call's start and end times travel with or without a timeline: the pool
   // dispatches by call length (kShortCall in core.hpp). Two clock readings per call,
   // not per item: for a chunk of tiny items they would cost more than the items.
-  Runner(ResultOutput& channel, std::uint64_t seq)
-      : out_(channel.out()), result_(out_, seq, now_ns()) {}
+  Runner(ResultOutput& channel, std::uint64_t seq, std::size_t items, std::uint64_t limit)
+      : out_(channel.out()), result_(out_, seq, now_ns(), items, limit) {}
 
   void run_item(std::size_t index, Body body, void* context) override {
     result_.begin_value();
@@ -205,9 +205,9 @@ class Runner final : public ItemRunner {
 
 }  // namespace
 
-void run_call(ResultOutput& channel, const wire::CallMessage& call) {
+void run_call(ResultOutput& channel, const wire::CallMessage& call, std::uint64_t limit) {
   const std::vector<std::string_view>& args = call.items;
-  Runner runner(channel, call.seq);
+  Runner runner(channel, call.seq, args.size(), limit);
   bool ambiguous = false;
   const EntryFn entry = find_process_entry(call.entry_key, &ambiguous);
   if (entry != nullptr) {

@@ -1,6 +1,7 @@
 // The worker process's side of the pool. Private to the library.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "process/wire.hpp"
@@ -31,7 +32,10 @@ class ResultOutput {
 
 // Runs the items of `call` through its entry (or fails each, if there is none),
 // appending one result frame with every item's outcome to `output` (the caller flushes).
-void run_call(ResultOutput& output, const wire::CallMessage& call);
+// The frame's payload keeps within `limit` (wire::ResultWriter); smaller than a frame's
+// limit only to test what happens there without gigabytes of values.
+void run_call(ResultOutput& output, const wire::CallMessage& call,
+              std::uint64_t limit = wire::kMaxPayloadBytes);
 
 // Runs the configuration's initializer; false (with `error` saying why) if it failed.
 bool run_initializer(const wire::ConfigMessage& config, std::string& error);

@@ -58,14 +58,18 @@
 // (register_exception<E>() below).
 //
 // Failures: an argument or result that fails to serialize fails
-// that future only. A worker that dies (a signal, exit(), abort(), a crash while reading
-// a call or writing a result) breaks the pool by default (OnWorkerDeath::break_pool, as
-// in Python): every pending and running future finishes with BrokenProcessPool, and
-// later submit() throws BrokenProcessPool. The call that was running on the dead worker
-// is told apart from the bystanders: its message says the worker died while running
-// this call and how (pid, signal or exit code), and it carries a WorkerDied as its
-// nested exception; the others say the pool broke because of another call. Nothing
-// hangs.
+// that future only. So does one too large to cross: a message between the pool and a
+// worker takes at most 2 GiB - 1 byte, so a call whose callable and arguments encode
+// larger (for map(), a whole chunk's) fails with std::length_error without being sent,
+// and a result that does not fit (alone, or with the rest of its map() chunk's) fails
+// its element with std::length_error, saying how large it was; the rest goes on.
+// A worker that dies (a signal, exit(), abort(), a crash while reading a call or writing
+// a result) breaks the pool by default (OnWorkerDeath::break_pool, as in Python): every
+// pending and running future finishes with BrokenProcessPool, and later submit() throws
+// BrokenProcessPool. The call that was running on the dead worker is told apart from the
+// bystanders: its message says the worker died while running this call and how (pid,
+// signal or exit code), and it carries a WorkerDied as its nested exception; the others
+// say the pool broke because of another call. Nothing hangs.
 //
 // Surviving crashes: with `.on_worker_death = OnWorkerDeath::replace`, a worker that
 // dies fails exactly the call it was running, with WorkerDied (pid(), signal(),
@@ -407,11 +411,19 @@ class ProcessMapSource {
     save_callable(fn_, message.fn_bytes);
     message.args = std::move(call.args);
     message.ends = std::move(call.ends);
+    call.args = std::string();
+    call.ends = {};
+    try {
+      check_call_size(message);
+    } catch (...) {  // the chunk fails as a whole, and the pool never sees it
+      Promise<ChunkResults<R>> failed;
+      failed.set_exception(std::current_exception());
+      out.emplace_back(failed.get_future(), message.size());
+      return;
+    }
     auto sink = std::make_unique<ChunkSink<R>>(message.size());
     out.emplace_back(sink->future(), message.size());
     message.sink = std::move(sink);
-    call.args = std::string();
-    call.ends = {};
     process_pool_submit(pool, std::move(message));
   }
 
@@ -474,6 +486,7 @@ auto submit_process_call(Core& core, const CallOptions& options, Fn&& fn, Args&&
       save_callable(static_cast<const F&>(fn), call.fn_bytes);
       ValueWriter writer(&call.args);
       append_process_args(call, writer, std::forward<Args>(args)...);
+      check_call_size(call);
     } catch (...) {
       // Only this future fails; the pool never saw the call.
       sink->fail(0, std::current_exception());

@@ -207,4 +207,9 @@ struct ProcessCall {
   }
 };
 
+// Throws std::length_error, saying what to do, unless `call` fits one message to a
+// worker, and one message can answer its items (a message takes less than 2 GiB). Any
+// thread; before the call is submitted, so that the pool never holds what it cannot send.
+void check_call_size(const ProcessCall& call);
+
 }  // namespace concurrent::futures::detail
