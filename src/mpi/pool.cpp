@@ -27,7 +27,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -55,8 +54,6 @@ namespace detail {
 
 namespace {
 
-// MPI counts bytes in an int.
-constexpr std::size_t kMaxMessageBytes = INT_MAX;
 // Messages read per round before the thread dispatches again.
 constexpr int kMessagesPerRound = 64;
 
@@ -330,17 +327,6 @@ bool MPIPoolCore::dispatch_one(WorkerRank& w) {
   message.items.clear();
   for (std::uint32_t i : flight.indices) message.items.push_back(call->item_args(i));
   wire::encode_call(frame, message);
-  if (frame.size() > kMaxMessageBytes) {
-    const std::string message = fmt::format(
-        "the call's arguments encode to {} bytes, more than one MPI message carries ({} bytes); "
-        "pass them in smaller pieces (a smaller map() chunksize)",
-        frame.size(), kMaxMessageBytes);
-    frame.clear();
-    for (std::uint32_t i : flight.indices) {
-      call->sink->fail(i, std::make_exception_ptr(std::length_error(message)));
-    }
-    return true;
-  }
   call->args = std::string();
   call->fn_bytes = std::string();
   flight.call = std::move(call);
