@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <fmt/format.h>
+
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -67,6 +69,14 @@ void prepare_to_fork() noexcept {
   (void)executable_build_id();
   build_symbol_table();
   flush_standard_streams();
+}
+
+std::invalid_argument fork_cannot_replace_workers(std::string_view option, std::string_view how) {
+  return std::invalid_argument(
+      fmt::format("{} cannot be used with StartMethod::fork: {}replacing a worker would mean "
+                  "forking a process that has threads (gh-90622); use StartMethod::forkserver "
+                  "or StartMethod::spawn",
+                  option, how));
 }
 
 }  // namespace concurrent::futures::detail

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <mutex>
+#include <stdexcept>
+#include <string_view>
 
 namespace concurrent::futures::detail {
 
@@ -21,6 +23,13 @@ void hold_across_fork(std::mutex& mutex) noexcept;
 // in a child, and flushes the standard streams so that no child inherits (and later
 // prints again) output the parent had buffered.
 void prepare_to_fork() noexcept;
+
+// The error for an option that makes the pool replace workers, used with
+// StartMethod::fork: replacing a worker would mean forking a process that has threads
+// (gh-90622). `option` names the option; `how`, if not empty, says how it comes to
+// replace workers, as a clause that "replacing a worker would mean ..." continues.
+std::invalid_argument fork_cannot_replace_workers(std::string_view option,
+                                                  std::string_view how = {});
 
 // Flushes std::cout, std::cerr, std::clog, stdout and stderr, as Python flushes
 // sys.stdout and sys.stderr before a worker exits and before it forks. Only these: a

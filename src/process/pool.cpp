@@ -102,6 +102,7 @@
 #include "call_timeout.hpp"
 #include "concurrent/futures/errors.hpp"
 #include "process/core.hpp"
+#include "process/fork_safety.hpp"
 
 namespace concurrent::futures {
 namespace detail {
@@ -120,10 +121,8 @@ void ProcessPoolCore::submit(ProcessCall call) {
   if (call.timeout) {
     check_call_timeout(call.timeout, "ProcessPoolExecutor::submit()");
     if (start_method_ == StartMethod::fork) {
-      throw std::invalid_argument(
-          "CallOptions::timeout cannot be used with StartMethod::fork: the worker of a call "
-          "that overruns is replaced, and replacing a worker would mean forking a process "
-          "that has threads (gh-90622); use StartMethod::forkserver or StartMethod::spawn");
+      throw fork_cannot_replace_workers("CallOptions::timeout",
+                                        "the worker of a call that overruns is replaced, and ");
     }
   }
   if (timeline_) {

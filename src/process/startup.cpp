@@ -26,18 +26,11 @@ std::size_t checked_workers(const ProcessPoolOptions& o) {
     if (*o.max_tasks_per_child == 0) {
       throw std::invalid_argument("max_tasks_per_child must be greater than 0");
     }
-    if (o.start_method == StartMethod::fork) {
-      throw std::invalid_argument(
-          "max_tasks_per_child cannot be used with StartMethod::fork: replacing a worker "
-          "would mean forking a process that has threads (gh-90622); use "
-          "StartMethod::forkserver or StartMethod::spawn");
-    }
+    if (o.start_method == StartMethod::fork)
+      throw fork_cannot_replace_workers("max_tasks_per_child");
   }
   if (o.on_worker_death == OnWorkerDeath::replace && o.start_method == StartMethod::fork) {
-    throw std::invalid_argument(
-        "OnWorkerDeath::replace cannot be used with StartMethod::fork: replacing a worker "
-        "would mean forking a process that has threads (gh-90622); use "
-        "StartMethod::forkserver or StartMethod::spawn");
+    throw fork_cannot_replace_workers("OnWorkerDeath::replace");
   }
   return max_workers;
 }
