@@ -104,7 +104,6 @@ class MPIPoolCore : public std::enable_shared_from_this<MPIPoolCore> {
   std::vector<std::size_t> worker_of_rank_;  // rank in set_.comm -> index in workers_
   mpi::Sends sends_;
   std::string incoming_;
-  wire::CallMessage call_message_;  // dispatch_one's, kept so that its items keep their storage
   std::uint64_t next_seq_ = 1;
   std::size_t in_flight_calls_ = 0;
   std::size_t unready_ = 0;  // workers that have not answered the configuration
@@ -313,20 +312,10 @@ bool MPIPoolCore::dispatch_one(WorkerRank& w) {
   }
   InFlight flight;
   flight.seq = next_seq_++;
-  flight.indices.reserve(call->size());
-  // From here on the items are RUNNING: cancel() can no longer stop them.
-  for (std::size_t i = 0; i < call->size(); ++i) {
-    if (call->sink->start(i)) flight.indices.push_back(static_cast<std::uint32_t>(i));
-  }
+  start_items(flight, *call);
   if (flight.indices.empty()) return true;  // all cancelled
   std::string& frame = sends_.next();
-  wire::CallMessage& message = call_message_;
-  message.seq = flight.seq;
-  message.entry_key = call->entry_key;
-  message.fn = call->fn_bytes;
-  message.items.clear();
-  for (std::uint32_t i : flight.indices) message.items.push_back(call->item_args(i));
-  wire::encode_call(frame, message);
+  encode_call_frame(frame, flight.seq, *call, flight.indices);
   call->args = std::string();
   call->fn_bytes = std::string();
   flight.call = std::move(call);

@@ -32,18 +32,6 @@ void ProcessPoolCore::dispatch() {
 
 namespace {
 
-// Appends the frame of call `seq`, the items of `call` listed in `indices`, to `out`.
-void encode_call_frame(std::string& out, std::uint64_t seq, const ProcessCall& call,
-                       const std::vector<std::uint32_t>& indices) {
-  wire::CallMessage message;
-  message.seq = seq;
-  message.entry_key = call.entry_key;
-  message.fn = call.fn_bytes;
-  message.items.reserve(indices.size());
-  for (std::uint32_t i : indices) message.items.push_back(call.item_args(i));
-  wire::encode_call(out, message);
-}
-
 // Unless a call may be sent again (to another worker, if its worker dies before it
 // starts: OnWorkerDeath::replace, or once a timed call was submitted), it drops its
 // arguments once written: they now live in the frame alone.
@@ -70,10 +58,7 @@ bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
       may_resend = on_worker_death_ == OnWorkerDeath::replace || timed_calls_;
     }
     flight.seq = next_seq_++;
-    // From here on the items are RUNNING: cancel() can no longer stop them.
-    for (std::size_t i = 0; i < call->size(); ++i) {
-      if (call->sink->start(i)) flight.indices.push_back(static_cast<std::uint32_t>(i));
-    }
+    start_items(flight, *call);
     if (flight.indices.empty()) return true;  // all cancelled
     flight.call = std::move(call);
     ++in_flight_calls_;

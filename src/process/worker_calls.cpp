@@ -1,5 +1,5 @@
-// A worker's unfinished calls (worker_calls.hpp): queueing one more, matching a result to
-// the call it answers, finishing that call.
+// A worker's unfinished calls (worker_calls.hpp): starting and encoding a call, queueing
+// it, matching a result to the call it answers, finishing that call.
 #include "process/worker_calls.hpp"
 
 #include <utility>
@@ -7,6 +7,24 @@
 #include "process/results.hpp"
 
 namespace concurrent::futures::detail {
+
+void start_items(InFlight& flight, ProcessCall& call) {
+  flight.indices.reserve(call.size());
+  for (std::size_t i = 0; i < call.size(); ++i) {
+    if (call.sink->start(i)) flight.indices.push_back(static_cast<std::uint32_t>(i));
+  }
+}
+
+void encode_call_frame(std::string& out, std::uint64_t seq, const ProcessCall& call,
+                       const std::vector<std::uint32_t>& indices) {
+  wire::CallMessage message;
+  message.seq = seq;
+  message.entry_key = call.entry_key;
+  message.fn = call.fn_bytes;
+  message.items.reserve(indices.size());
+  for (std::uint32_t i : indices) message.items.push_back(call.item_args(i));
+  wire::encode_call(out, message);
+}
 
 bool WorkerCalls::takes_another(std::chrono::steady_clock::time_point now) const {
   if (in_flight.empty()) return true;

@@ -1,7 +1,8 @@
-// The calls one worker holds, as a pool's management thread tracks them, and the
-// constants of fair dispatch: shared by the process pool (a worker process) and the MPI
-// pool (a worker rank), which dispatch and answer calls alike. Private to the library;
-// management thread only.
+// The calls one worker holds, as a pool's management thread tracks them, how a call is
+// started and encoded for it, and the constants of fair dispatch: shared by the process
+// pool (a worker process) and the MPI pool (a worker rank), which dispatch and answer calls
+// alike. Private to the library. WorkerCalls: the management thread only; start_items and
+// encode_call_frame touch only the call they are given.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "concurrent/futures/detail/process_call.hpp"
@@ -46,6 +48,13 @@ struct InFlight {
   std::unique_ptr<ProcessCall> call;
   std::vector<std::uint32_t> indices;  // the items that were sent (not cancelled)
 };
+
+// Moves the items of `call` to RUNNING (from here on cancel() can no longer stop them)
+// and lists in `flight.indices` those that were not cancelled, the ones to send.
+void start_items(InFlight& flight, ProcessCall& call);
+// Appends the frame of call `seq`, the items of `call` listed in `indices`, to `out`.
+void encode_call_frame(std::string& out, std::uint64_t seq, const ProcessCall& call,
+                       const std::vector<std::uint32_t>& indices);
 
 // A worker's unfinished calls, oldest first: it runs them one at a time, in the order
 // sent, and answers each with one result message before it starts the next.
