@@ -279,6 +279,8 @@ void ProcessPoolCore::break_pool(const std::string& reason, bool forced,
   }
 }
 
+// No worker holds calls by now: break_pool takes them first, and before the management
+// thread starts (start() failing) none was sent.
 void ProcessPoolCore::kill_and_reap_all() {
   for (auto& w : workers_) {
     if (!w->exited) (void)pidfd_send_signal(w->pidfd.get(), SIGKILL);
@@ -289,14 +291,6 @@ void ProcessPoolCore::kill_and_reap_all() {
     {
       MutexLock lock(mutex_);
       std::erase_if(live_, [&](const auto& e) { return e.first == w.pid; });
-    }
-    // The in-flight calls stay with their promises until break_pool fails them.
-    for (InFlight& flight : w.in_flight) {
-      for (std::uint32_t i : flight.indices) {
-        flight.call->sink->fail(
-            i,
-            std::make_exception_ptr(BrokenProcessPool("the worker running this call was stopped")));
-      }
     }
     workers_.pop_back();
   }
