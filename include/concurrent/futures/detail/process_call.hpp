@@ -139,15 +139,14 @@ class ChunkSink final : public CallSink {
   Future<ChunkResults<R>> future() const { return promise_.get_future(); }
 
   bool start(std::size_t) noexcept override {
-    if (!decided_) {
-      decided_ = true;
+    if (!started_) {
       try {
         started_ = promise_.set_running_or_notify_cancel();
       } catch (...) {
         started_ = false;
       }
     }
-    return started_;
+    return *started_;
   }
   void cancel(std::size_t) noexcept override { promise_.get_future().cancel(); }
   void deliver(std::size_t i, std::string_view bytes) noexcept override {
@@ -185,8 +184,7 @@ class ChunkSink final : public CallSink {
   Promise<ChunkResults<R>> promise_;
   ChunkResults<R> results_;            // reserved up front: adding never allocates
   std::optional<ValueReader> reader_;  // used by the pool's management thread only
-  bool decided_ = false;               // start() asked the future once
-  bool started_ = false;
+  std::optional<bool> started_;        // what start() learnt, once it asked the future
 };
 
 // One message's worth of work on its way to a worker: the entry, the callable, and the
