@@ -166,12 +166,16 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   // poll(), reclaim() as soon as poll() returns. submit_direct() is the submit's side:
   // false if `call` cannot take it (nothing lent, or the call is timed or large), else it
   // took `call` and wrote what the socket took, and sets `wake_manager` if the
-  // management thread must write the rest.
-  void lend() CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  // management thread must write the rest. lend() says whether it lent a worker (only
+  // then is there anything to reclaim).
+  bool lend() CONCURRENT_FUTURES_EXCLUDES(mutex_);
   void reclaim() CONCURRENT_FUTURES_EXCLUDES(mutex_);
   bool submit_direct(ProcessCall& call, bool& wake_manager) CONCURRENT_FUTURES_REQUIRES(mutex_);
   bool dispatch_one(WorkerProcess& w);
   void flush_out(WorkerProcess& w);
+  // Writes `buffer` from `sent` on into the non-blocking socket `fd` until it is all
+  // written, the socket is full (false) or closed (false, and `closed` set).
+  static bool send_some(int fd, const std::string& buffer, std::size_t& sent, bool& closed);
   void read_channel(WorkerProcess& w);
   void send_stop(WorkerProcess& w);
   // results.cpp

@@ -71,8 +71,8 @@ bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
   return true;
 }
 
-void ProcessPoolCore::lend() {
-  if (in_flight_calls_ != 0 || !requeued_.empty() || stopping_) return;
+bool ProcessPoolCore::lend() {
+  if (in_flight_calls_ != 0 || !requeued_.empty() || stopping_) return false;
   WorkerProcess* idle = nullptr;
   for (auto& w : workers_) {
     if (w->serving && !w->channel_closed && !w->exited && !w->stop_sent &&
@@ -81,12 +81,13 @@ void ProcessPoolCore::lend() {
       break;
     }
   }
-  if (idle == nullptr) return;
+  if (idle == nullptr) return false;
   MutexLock lock(mutex_);
-  if (!pending_.empty() || shutdown_ || !broken_.empty()) return;
+  if (!pending_.empty() || shutdown_ || !broken_.empty()) return false;
   lent_.worker = idle;
   lent_.fd = idle->channel.get();
   lent_.seq = next_seq_;
+  return true;
 }
 
 bool ProcessPoolCore::submit_direct(ProcessCall& call, bool& wake_manager) {
@@ -110,20 +111,10 @@ bool ProcessPoolCore::submit_direct(ProcessCall& call, bool& wake_manager) {
   lent_.flight = std::move(flight);
   lent_.written_at = std::chrono::steady_clock::now();
   lent_.sent = 0;
-  while (lent_.sent < lent_.frame.size()) {
-    const ssize_t n = ::send(lent_.fd, lent_.frame.data() + lent_.sent,
-                             lent_.frame.size() - lent_.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      lent_.sent += static_cast<std::size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      // A full socket or a dead worker: the management thread writes the rest, or finds
-      // out how the worker died.
-      wake_manager = true;
-      break;
-    }
-  }
+  bool closed = false;
+  // A full socket or a dead worker: the management thread writes the rest, or finds out
+  // how the worker died.
+  if (!send_some(lent_.fd, lent_.frame, lent_.sent, closed)) wake_manager = true;
   return true;
 }
 
@@ -138,6 +129,7 @@ void ProcessPoolCore::reclaim() {
     flight = std::exchange(lent_.flight, InFlight());
     written_at = lent_.written_at;
     w->out.append(lent_.frame, lent_.sent);
+    lent_.frame.clear();  // holds the user's arguments no longer than the call does
   }
   ++next_seq_;  // the seq lend() offered
   ++in_flight_calls_;
@@ -147,21 +139,30 @@ void ProcessPoolCore::reclaim() {
   flush_out(*w);
 }
 
-void ProcessPoolCore::flush_out(WorkerProcess& w) {
-  while (w.out_sent < w.out.size() && !w.channel_closed) {
-    const ssize_t n = ::send(w.channel.get(), w.out.data() + w.out_sent, w.out.size() - w.out_sent,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+bool ProcessPoolCore::send_some(int fd, const std::string& buffer, std::size_t& sent,
+                                bool& closed) {
+  while (sent < buffer.size()) {
+    const ssize_t n =
+        ::send(fd, buffer.data() + sent, buffer.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
-      w.out_sent += static_cast<std::size_t>(n);
+      sent += static_cast<std::size_t>(n);
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      break;
+      return false;
     } else {
-      // The worker is gone (EPIPE, ECONNRESET): its pidfd will say how.
-      w.channel_closed = true;
-      w.linger_deadline = std::chrono::steady_clock::now() + kLingerLimit;
+      closed = true;  // the worker is gone (EPIPE, ECONNRESET)
+      return false;
     }
+  }
+  return true;
+}
+
+void ProcessPoolCore::flush_out(WorkerProcess& w) {
+  if (!w.channel_closed && !send_some(w.channel.get(), w.out, w.out_sent, w.channel_closed) &&
+      w.channel_closed) {
+    // Its pidfd will say how the worker went.
+    w.linger_deadline = std::chrono::steady_clock::now() + kLingerLimit;
   }
   if (w.out_sent == w.out.size()) {
     w.out.clear();

@@ -89,9 +89,9 @@ void ProcessPoolCore::run_loop() {
       } while (std::chrono::steady_clock::now() - start < kSpinForResult);
     }
     if (n == 0) {
-      if (timeout != 0) lend();
+      const bool lent = timeout != 0 && lend();
       n = ::poll(fds.data(), fds.size(), timeout);
-      reclaim();
+      if (lent) reclaim();
     }
     if (n < 0) {
       if (errno == EINTR) continue;
