@@ -218,24 +218,24 @@ TEST(MPIPool, MapWithChunksOverManyElements) {
 
 // ---- Spawn: an MPI singleton ------------------------------------------------------------
 
-TEST(MPISpawn, ASingletonSpawnsItsWorkers) {
-  cf::MPIPoolExecutor pool(2);
-  EXPECT_EQ(pool.max_workers(), 2u);
-  EXPECT_TRUE(pool.submit(has_parent, 0).result(kLongTimeout));
-  std::set<int> pids;
-  for (int i = 0; i < 20; ++i) pids.insert(pool.submit(own_pid, i).result(kLongTimeout));
-  EXPECT_EQ(pids.count(static_cast<int>(::getpid())), 0u);
-  EXPECT_EQ(pool.submit(square, 12).result(kLongTimeout), 144);
-}
-
-TEST(MPISpawn, EachPoolSpawnsAfreshAndEndsItsWorkers) {
-  int first = 0;
+TEST(MPISpawn, ASingletonSpawnsItsWorkersOnce) {
   {
-    cf::MPIPoolExecutor pool(1);
-    first = pool.submit(own_pid, 0).result(kLongTimeout);
+    cf::MPIPoolExecutor pool(2);
+    EXPECT_EQ(pool.max_workers(), 2u);
+    EXPECT_TRUE(pool.submit(has_parent, 0).result(kLongTimeout));
+    std::set<int> pids;
+    for (int i = 0; i < 20; ++i) pids.insert(pool.submit(own_pid, i).result(kLongTimeout));
+    EXPECT_EQ(pids.count(static_cast<int>(::getpid())), 0u);
+    EXPECT_EQ(pool.submit(square, 12).result(kLongTimeout), 144);
   }
-  cf::MPIPoolExecutor pool(1);
-  EXPECT_NE(pool.submit(own_pid, 0).result(kLongTimeout), first);
+  // A second spawn is refused with the reason (open-mpi/ompi#12307), not risked.
+  try {
+    cf::MPIPoolExecutor again(1);
+    ADD_FAILURE() << "a second pool spawned its workers";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("ompi#12307"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("mpirun -n N"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

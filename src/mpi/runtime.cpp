@@ -26,6 +26,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "concurrent/futures/detail/max_workers.hpp"
@@ -146,7 +147,20 @@ class Runtime {
     return set;
   }
 
-  static WorkerSet spawn(std::size_t n) {
+  WorkerSet spawn(std::size_t n) {
+    {
+      // Open MPI 4.1 crashes now and then (a segfault in mca_pml_ob1_add_comm) when a
+      // process spawns again after it spawned before (open-mpi/ompi#12307): refuse that
+      // plainly rather than crash at random.
+      std::lock_guard lock(mutex_);
+      if (std::exchange(spawned_once_, true)) {
+        throw std::runtime_error(
+            "MPIPoolExecutor: this program already spawned its workers once, and Open MPI "
+            "4.1 crashes at random when a process spawns again (open-mpi/ompi#12307); in "
+            "spawn mode keep one pool for the whole program, or launch it with mpirun -n N "
+            "so that pools share the job's ranks");
+      }
+    }
     char exe[PATH_MAX];
     const ssize_t length = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (length <= 0) throw std::runtime_error("MPIPoolExecutor: cannot find its own executable");
@@ -179,6 +193,7 @@ class Runtime {
   std::mutex mutex_;
   std::vector<bool> busy_;  // per rank of world_: claimed by a live pool
   int next_tag_ = kExitTag + 1;
+  bool spawned_once_ = false;  // guarded by mutex_; see spawn()
 };
 
 Runtime& runtime(int* argc = nullptr, char*** argv = nullptr) {

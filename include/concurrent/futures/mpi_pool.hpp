@@ -24,9 +24,12 @@
 // program that uses MPIPoolExecutor: linking the library alone changes nothing.)
 //
 // Spawn mode: run without mpirun (`./app`, an MPI singleton) or with `mpirun -n 1`, and
-// each pool spawns its workers with MPI_Comm_spawn (max_workers of them, default the
+// the pool spawns its workers with MPI_Comm_spawn (max_workers of them, default the
 // CPUs this process may use) and ends them at shutdown, as mpi4py does by default.
-// Spawning costs a few tenths of a second per pool; launching with mpirun does not.
+// Spawning costs a few tenths of a second; launching with mpirun does not. One pool per
+// program spawns: a second throws std::runtime_error, because Open MPI 4.1 crashes at
+// random when a process spawns again (open-mpi/ompi#12307); launch with mpirun to use
+// several pools.
 //
 // Workers of several pools: a pool claims `max_workers` free worker ranks (default all
 // that are free) for its lifetime; pools alive at the same time get disjoint ranks, and
