@@ -20,6 +20,13 @@
 // pool. `co_await resume_on(pool)` moves the coroutine onto one of a ThreadPoolExecutor's
 // workers, the way off any thread it should not occupy.
 //
+// Because a coroutine may go on in another thread, what it learnt about its thread
+// before a `co_await` may be stale after it. Mind that compilers may reuse such values
+// across the suspension on their own: clang 14 reuses pthread_self() (glibc declares it
+// const, and std::this_thread::get_id() calls it) and may reuse a thread_local's
+// address. After a `co_await`, learn the thread through a system call the compiler
+// cannot fold (gettid(), prctl(PR_GET_NAME)).
+//
 // The awaiter is a done-callback (future.hpp): it inherits its ordering and memory
 // guarantees. It registers with the "already done" check under the future's lock, so a
 // completion can neither be missed nor resume the coroutine twice; when the future
