@@ -171,6 +171,12 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   bool lend() CONCURRENT_FUTURES_EXCLUDES(mutex_);
   void reclaim() CONCURRENT_FUTURES_EXCLUDES(mutex_);
   bool submit_direct(ProcessCall& call, bool& wake_manager) CONCURRENT_FUTURES_REQUIRES(mutex_);
+  // Whether a call written now may have to be sent again, to another worker, if its
+  // worker dies before it starts (OnWorkerDeath::replace, or once a timed call was
+  // submitted): only then does it keep its arguments once written.
+  bool calls_may_be_resent() const CONCURRENT_FUTURES_REQUIRES(mutex_) {
+    return on_worker_death_ == OnWorkerDeath::replace || timed_calls_;
+  }
   bool dispatch_one(WorkerProcess& w);
   void flush_out(WorkerProcess& w);
   // Writes `buffer` from `sent` on into the non-blocking socket `fd` until it is all
@@ -251,7 +257,7 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   bool forced_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   // A call with a timeout has been submitted. Killing a worker for overrunning one sends
   // the calls queued behind it again, so from then on calls keep their arguments until
-  // answered, as they do in OnWorkerDeath::replace mode (dispatch_one).
+  // answered, as they do in OnWorkerDeath::replace mode (calls_may_be_resent).
   bool timed_calls_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   std::string broken_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   // pid and pidfd of each live worker, for worker_pids() and force_stop(); an entry is

@@ -32,9 +32,8 @@ void ProcessPoolCore::dispatch() {
 
 namespace {
 
-// Unless a call may be sent again (to another worker, if its worker dies before it
-// starts: OnWorkerDeath::replace, or once a timed call was submitted), it drops its
-// arguments once written: they now live in the frame alone.
+// What a call that cannot be sent again (calls_may_be_resent) drops once written: its
+// arguments now live in the frame alone.
 void drop_arguments(ProcessCall& call) {
   call.args = std::string();
   call.fn_bytes = std::string();
@@ -55,7 +54,7 @@ bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
       if (pending_.empty()) return false;
       call = std::make_unique<ProcessCall>(std::move(pending_.front()));
       pending_.pop_front();
-      may_resend = on_worker_death_ == OnWorkerDeath::replace || timed_calls_;
+      may_resend = calls_may_be_resent();
     }
     flight.seq = next_seq_++;
     start_items(flight, *call);
@@ -106,7 +105,7 @@ bool ProcessPoolCore::submit_direct(ProcessCall& call, bool& wake_manager) {
   flight.call = std::make_unique<ProcessCall>(std::move(call));
   // From here on the items are RUNNING: cancel() can no longer stop them.
   for (std::size_t i = 0; i < flight.call->size(); ++i) (void)flight.call->sink->start(i);
-  if (on_worker_death_ != OnWorkerDeath::replace && !timed_calls_) drop_arguments(*flight.call);
+  if (!calls_may_be_resent()) drop_arguments(*flight.call);
   lent_.taken = true;
   lent_.flight = std::move(flight);
   lent_.written_at = std::chrono::steady_clock::now();
