@@ -126,7 +126,7 @@ void throughput_table(std::ostream& md, const Micro& m) {
              c2 < 0 ? "not measured"
                     : fmt::format("{} M/s, {}", rate(c2), c2 >= 1.5e6 ? "met" : "MISSED"));
   if (pym && c2 > 0 && p2 > 0) {
-    fmt::print(md, "; ≥ 40× Python — {}, {}", ratio(c2, p2), c2 / p2 >= 40 ? "met" : "MISSED");
+    fmt::print(md, "; ≥ 40× Python — {}", verdict(c2, p2, 40, false));
   }
   fmt::print(md, ".\n");
   const double c6 = m.value("throughput/cf/workers:6", "items_per_second");
