@@ -128,7 +128,9 @@ bool FutureCoreBase::link(WaitLink& link) const {
   waiters_ = &link;
   link.linked = true;
   link.own_pool = helps_with_pool(pool_tag_);
-  if (link.own_pool) link.waiter->add_own_pool_future();  // lock order: core, then waiter
+  if (link.own_pool) {  // lock order: core, then waiter
+    link.waiter->add_own_pool_future(is_deeper_call(pool_tag_, call_depth_));
+  }
   return true;
 }
 

@@ -37,6 +37,22 @@
 // Nesting is bounded (kMaxHelpDepth): past it, a wait blocks plainly. So a 1-worker pool
 // whose call submits and waits for another call completes, and recursive fork-join keeps
 // every worker running calls instead of blocking.
+//
+// Which calls a helper may take. Every call has a depth (FutureCoreBase::call_depth()):
+// 0 if submitted from outside the pool's calls, one more than the submitting call's if
+// submitted from inside one. A wait whose awaited own-pool futures are all calls deeper
+// than the waiting call (fork-join: it waits for what it submitted) takes only calls
+// deeper than the waiting call. Then every "cannot finish before" relation points to a
+// deeper call: a waiting call needs deeper calls, and a call with others run nested above
+// it on its stack needs those, deeper too. A cycle of them, which a deadlock is, cannot
+// exist, and a stack nests no more calls than the call tree is deep. (Taking any call
+// let two workers waiting on each other's calls nest each other's subtrees ever deeper,
+// until both reached kMaxHelpDepth and blocked plainly, each under calls the other
+// needed: fib(18) with nested submits on 2 workers did so.) A wait on anything else
+// (an earlier sibling's future, a Promise's) takes any call, as such waits may need.
+// Blocked helpers are listed with the depth they take: a submit pokes only one that may
+// take a queued call, and a helper that takes a call passes the wake-up on, as a worker
+// does, when calls remain that nobody awake will take.
 
 #include "concurrent/futures/thread_pool.hpp"
 
@@ -44,8 +60,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -60,13 +78,12 @@ namespace concurrent::futures {
 
 namespace {
 
-// How deep calls may nest on one worker's stack while it helps. Larger: deeper fork-join
-// recursion keeps every worker running calls; smaller: less stack per worker (a level
-// holds the frames of one call and one wait, about a kilobyte). Past it, a wait blocks
-// plainly, and if every worker gets there waiting on the others the pool deadlocks. The
-// depth is not bounded by the recursion's: workers waiting on each other's calls nest
-// the calls they take. fib(16) with nested submits on 2 workers reaches 290-390 levels,
-// so 64 deadlocked it; 1024 leaves that a wide margin within an 8 MiB thread stack.
+// How deep calls may nest on one worker's stack while it helps. Larger: deeper recursion
+// keeps every worker running calls; smaller: less stack per worker (a level holds the
+// frames of one call and one wait, about a kilobyte). Past it, a wait blocks plainly, and
+// if every worker gets there waiting on the others the pool deadlocks. Fork-join nests
+// no deeper than its recursion (see "Which calls a helper may take"); 1024 levels fit
+// an 8 MiB thread stack with a wide margin.
 constexpr int kMaxHelpDepth = 1024;
 
 // Tags for FutureCoreBase::pool_tag(), never one of the two that name no pool.
@@ -108,6 +125,8 @@ detail::ThreadPoolConfig make_config(ThreadPoolOptions options) {
 // The pool whose worker is the current thread, if any: shutdown(true) from a worker
 // must not wait for that worker.
 thread_local const detail::ThreadPoolCore* current_pool = nullptr;
+// The FutureCoreBase::call_depth() of the call the current worker thread is running.
+thread_local std::uint16_t current_call_depth = 0;
 // Whether the current thread is a worker that already counts itself idle (its call
 // returned) while it still completes the future: a submit from a done-callback must
 // not count on it.
@@ -185,6 +204,9 @@ ThreadPoolCore::~ThreadPoolCore() {
 
 void ThreadPoolCore::submit(std::shared_ptr<WorkItem> item) {
   item->future().set_pool_tag(tag_);  // before anyone else can see the future
+  if (is_own_worker() && current_call_depth < UINT16_MAX) {
+    item->future().set_call_depth(static_cast<std::uint16_t>(current_call_depth + 1));
+  }
   bool wake = false;
   {
     MutexLock lock(mutex_);
@@ -225,23 +247,37 @@ bool ThreadPoolCore::wake_needed_locked(std::size_t awake_idle) {
     wake_pending_ = true;
     return true;
   }
-  if (!helpers_.empty()) {
+  for (auto helper = helpers_.rbegin(); helper != helpers_.rend(); ++helper) {
+    if (!has_call_deeper_than_locked(helper->takes_deeper_than)) continue;
     wake_pending_ = true;
-    helpers_.back()->poke();  // under the lock: the helper unlists itself under it too
-    helpers_.pop_back();
+    helper->waiter->poke();  // under the lock: the helper unlists itself under it too
+    helpers_.erase(std::next(helper).base());
+    break;
   }
   return false;
 }
 
-std::shared_ptr<WorkItem> ThreadPoolCore::take_newest_call_locked() {
-  for (auto it = queue_.rbegin(); it != queue_.rend(); ++it) {
-    if (*it) {
-      std::shared_ptr<WorkItem> item = std::move(*it);
-      queue_.erase(std::next(it).base());
-      return item;
-    }
-  }
-  return nullptr;
+namespace {
+
+bool is_call_deeper_than(const std::shared_ptr<WorkItem>& item, int deeper_than) {
+  return item && item->future().call_depth() > deeper_than;  // null: a stop marker
+}
+
+}  // namespace
+
+std::shared_ptr<WorkItem> ThreadPoolCore::take_newest_call_locked(int deeper_than) {
+  const auto newest = std::find_if(queue_.rbegin(), queue_.rend(), [&](const auto& item) {
+    return is_call_deeper_than(item, deeper_than);
+  });
+  if (newest == queue_.rend()) return nullptr;
+  std::shared_ptr<WorkItem> item = std::move(*newest);
+  queue_.erase(std::next(newest).base());
+  return item;
+}
+
+bool ThreadPoolCore::has_call_deeper_than_locked(int deeper_than) const {
+  return std::any_of(queue_.rbegin(), queue_.rend(),
+                     [&](const auto& item) { return is_call_deeper_than(item, deeper_than); });
 }
 
 // Helping (see the top of this file): the WaitHelper every worker installs for its
@@ -258,21 +294,31 @@ class ThreadPoolCore::Helper final : public WaitHelper, public WorkerHooks {
   Helper(const Helper&) = delete;
   Helper& operator=(const Helper&) = delete;
 
+  std::uint16_t running_call_depth() const noexcept override { return current_call_depth; }
+
   bool wait_until(Waiter& waiter, Clock::time_point deadline) override {
     if (depth_ >= kMaxHelpDepth) return waiter.wait_plainly_until(deadline);
     bool poked = false;  // a submit's wake-up came to this worker and is not yet used
     for (;;) {
       std::shared_ptr<WorkItem> item;
+      bool wake = false;
       Waiter::Status status = Waiter::Status::ready;
       {
         MutexLock lock(pool_.mutex_);
         status = waiter.status_now();  // lock order: pool, then waiter
-        if (status == Waiter::Status::own_pool_pending) {
-          item = pool_.take_newest_call_locked();
-          if (!item) pool_.helpers_.push_back(&waiter);
+        if (may_help(status)) {
+          const int takes_deeper_than =
+              status == Waiter::Status::deeper_calls_pending ? running_call_depth() : -1;
+          item = pool_.take_newest_call_locked(takes_deeper_than);
+          if (item) {
+            wake = pool_.wake_needed_locked(pool_.idle_workers_ - pool_.sleeping_);
+          } else {
+            pool_.helpers_.push_back({&waiter, takes_deeper_than});
+          }
         }
       }
-      if (status != Waiter::Status::own_pool_pending) {
+      if (wake) pool_.work_available_.notify_one();
+      if (!may_help(status)) {
         if (poked) pass_wake_on();
         if (status == Waiter::Status::ready) return true;
         // No awaited future can be finished by this pool's calls: running them would
@@ -299,6 +345,11 @@ class ThreadPoolCore::Helper final : public WaitHelper, public WorkerHooks {
   void call_returned(FutureCoreBase& /*future*/) noexcept override {}
 
  private:
+  static bool may_help(Waiter::Status status) {
+    return status == Waiter::Status::deeper_calls_pending ||
+           status == Waiter::Status::own_pool_pending;
+  }
+
   // A submit's wake-up poked this worker, which will not take the call after all: wake
   // a worker that will, as the submit would have.
   void pass_wake_on() {
@@ -314,7 +365,9 @@ class ThreadPoolCore::Helper final : public WaitHelper, public WorkerHooks {
   // did, poking it (its wake-up is then this worker's to use or pass on).
   bool unlist(Waiter& waiter) {
     MutexLock lock(pool_.mutex_);
-    auto listed = std::find(pool_.helpers_.begin(), pool_.helpers_.end(), &waiter);
+    auto listed =
+        std::find_if(pool_.helpers_.begin(), pool_.helpers_.end(),
+                     [&](const BlockedHelper& helper) { return helper.waiter == &waiter; });
     if (listed == pool_.helpers_.end()) {
       pool_.wake_pending_ = false;  // this worker now looks at the queue
       return false;
@@ -426,6 +479,10 @@ void ThreadPoolCore::worker_main(std::size_t index) {
 
 void ThreadPoolCore::run_item(const std::shared_ptr<WorkItem>& item, WorkerHooks& hooks,
                               const std::string& worker_name) {
+  // Calls submitted from inside this one are nested one deeper; a nested call run while
+  // this one waits restores its depth when it returns.
+  const std::uint16_t outer_call_depth =
+      std::exchange(current_call_depth, item->future().call_depth());
   // Only calls that take a stop token are listed, so the others pay nothing here.
   const bool takes_token = item->future().takes_stop_token();
   if (takes_token) {
@@ -444,6 +501,7 @@ void ThreadPoolCore::run_item(const std::shared_ptr<WorkItem>& item, WorkerHooks
     running_with_token_.erase(
         std::find(running_with_token_.begin(), running_with_token_.end(), item));
   }
+  current_call_depth = outer_call_depth;
 }
 
 void ThreadPoolCore::break_pool(const std::string& reason) {

@@ -73,8 +73,11 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   // takes the calls no awake worker will; pokes a helping worker instead when no worker
   // sleeps.
   bool wake_needed_locked(std::size_t awake_idle) CONCURRENT_FUTURES_REQUIRES(mutex_);
-  // For a helping worker: the most recently queued call (not a stop marker), or null.
-  std::shared_ptr<WorkItem> take_newest_call_locked() CONCURRENT_FUTURES_REQUIRES(mutex_);
+  // For a helping worker: the most recently queued call (not a stop marker) whose
+  // FutureCoreBase::call_depth() exceeds `deeper_than` (-1: any call), or null.
+  std::shared_ptr<WorkItem> take_newest_call_locked(int deeper_than)
+      CONCURRENT_FUTURES_REQUIRES(mutex_);
+  bool has_call_deeper_than_locked(int deeper_than) const CONCURRENT_FUTURES_REQUIRES(mutex_);
 
   const ThreadPoolConfig config_;
   // This pool's FutureCoreBase::pool_tag(), on every future of its calls.
@@ -93,8 +96,12 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   // A sleeper has been signalled and no worker has woken since.
   bool wake_pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   // Workers blocked in a wait inside a call with nothing to help with: poked when calls
-  // arrive that no other worker will take (src/thread_pool.cpp, "Helping").
-  std::vector<Waiter*> helpers_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  // they may take arrive that no other worker will (src/thread_pool.cpp, "Helping").
+  struct BlockedHelper {
+    Waiter* waiter;
+    int takes_deeper_than;  // as take_newest_call_locked()
+  };
+  std::vector<BlockedHelper> helpers_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   // The timer of calls with a CallOptions timeout, made with the first of them.
   std::shared_ptr<CallDeadlines> deadlines_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   bool shutdown_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;

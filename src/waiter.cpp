@@ -18,9 +18,10 @@ void Waiter::notify(std::size_t index, bool failed, bool own_pool) {
   if (ready() || helping_over) cv_.notify_one();
 }
 
-void Waiter::add_own_pool_future() {
+void Waiter::add_own_pool_future(bool deeper) {
   MutexLock lock(mutex_);
   ++own_pool_pending_;
+  shallower_own_pool_ = shallower_own_pool_ || !deeper;
 }
 
 bool Waiter::ready() const {
@@ -46,6 +47,11 @@ WaitHelper* exchange_wait_helper(WaitHelper* helper) noexcept {
 bool helps_with_pool(std::uint32_t pool_tag) noexcept {
   return current_wait_helper != nullptr &&
          (pool_tag == kUnknownCompleter || pool_tag == current_wait_helper->pool_tag);
+}
+
+bool is_deeper_call(std::uint32_t pool_tag, std::uint16_t call_depth) noexcept {
+  return current_wait_helper != nullptr && pool_tag == current_wait_helper->pool_tag &&
+         call_depth > current_wait_helper->running_call_depth();
 }
 
 bool Waiter::wait_until(Clock::time_point deadline) {
@@ -87,7 +93,8 @@ void Waiter::poke() {
 Waiter::Status Waiter::status_now() {
   MutexLock lock(mutex_);
   if (ready()) return Status::ready;
-  return own_pool_pending_ > 0 ? Status::own_pool_pending : Status::others_pending;
+  if (own_pool_pending_ == 0) return Status::others_pending;
+  return shallower_own_pool_ ? Status::own_pool_pending : Status::deeper_calls_pending;
 }
 
 std::vector<std::size_t> Waiter::take_finished() {

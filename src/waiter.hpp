@@ -28,8 +28,9 @@ class Waiter {
   void notify(std::size_t index, bool failed, bool own_pool = false);
 
   // Called by FutureCoreBase::link, under the future's lock, for a future a call of the
-  // pool whose worker this thread is may finish (see helps_with_pool below).
-  void add_own_pool_future();
+  // pool whose worker this thread is may finish (see helps_with_pool below); `deeper`
+  // if that call is nested deeper than the waiting one (see is_deeper_call below).
+  void add_own_pool_future(bool deeper);
 
   // Blocks until the wake condition holds or `deadline` passes; true if it holds.
   // Every blocking wait in the library (result(), exception(), wait(), as_completed())
@@ -47,8 +48,10 @@ class Waiter {
   void poke();
   // Where the wait stands now: the wake condition holds; it does not, and some awaited
   // future may be finished by a call of the waiting worker's own pool (helping may run
-  // it); or it does not and none may (helping cannot bring it nearer: wait plainly).
-  enum class Status { ready, own_pool_pending, others_pending };
+  // it), every such future being a call nested deeper than the waiting one
+  // (deeper_calls_pending) or not (own_pool_pending); or it does not and none may
+  // (helping cannot bring it nearer: wait plainly).
+  enum class Status { ready, deeper_calls_pending, own_pool_pending, others_pending };
   Status status_now();
   // Blocks until the wake condition holds or `deadline` passes, running nothing.
   bool wait_plainly_until(Clock::time_point deadline);
@@ -68,6 +71,8 @@ class Waiter {
   bool poked_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   // Unfinished awaited futures a call of the waiting worker's own pool may finish.
   std::size_t own_pool_pending_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = 0;
+  // One of them was not a deeper call (kept once seen: this only makes helping freer).
+  bool shallower_own_pool_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = false;
   std::vector<std::size_t> finished_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
 };
 
@@ -78,6 +83,9 @@ class WaitHelper {
  public:
   // Returns like Waiter::wait_until(deadline), and may run other work meanwhile.
   virtual bool wait_until(Waiter& waiter, Clock::time_point deadline) = 0;
+
+  // The FutureCoreBase::call_depth() of the call the helper's thread is running now.
+  virtual std::uint16_t running_call_depth() const noexcept = 0;
 
   // The FutureCoreBase::pool_tag() of the calls this helper can run (never 0).
   const std::uint32_t pool_tag;
@@ -94,6 +102,9 @@ WaitHelper* exchange_wait_helper(WaitHelper* helper) noexcept;
 // the pool whose WaitHelper the calling thread has installed (one of its calls, or a
 // future of unknown completer): only then may waiting for it run queued calls.
 bool helps_with_pool(std::uint32_t pool_tag) noexcept;
+// Whether a future with this pool_tag() and call_depth() is a call of the calling
+// thread's WaitHelper's pool nested deeper than the call the thread is running.
+bool is_deeper_call(std::uint32_t pool_tag, std::uint16_t call_depth) noexcept;
 
 // One Waiter's membership in one future's list of waiters (guarded by that future's
 // lock once linked).

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <barrier>
 #include <chrono>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -292,6 +293,24 @@ TEST(Stress, ManySmallTasks) {
   std::size_t sum = 0;
   for (auto& f : fs) sum += f.result(kLongTimeout);
   EXPECT_EQ(sum, n * (n - 1) / 2);
+}
+
+int nested_fib(cf::ThreadPoolExecutor& pool, int n) {
+  if (n < 2) return n;
+  cf::Future<int> a = pool.submit(nested_fib, std::ref(pool), n - 1);
+  cf::Future<int> b = pool.submit(nested_fib, std::ref(pool), n - 2);
+  return a.result(kLongTimeout) + b.result(kLongTimeout);
+}
+
+TEST(Stress, RecursiveForkJoinRacesHelping) {
+  // Few workers, each waiting on calls the others run and helping with theirs: every
+  // round completes with the right value (a helping deadlock ends in a TimeoutError).
+  for (const std::size_t workers : {2, 3}) {
+    cf::ThreadPoolExecutor pool(workers);
+    for (std::size_t round = 0; round < scaled(20); ++round) {
+      EXPECT_EQ(pool.submit(nested_fib, std::ref(pool), 18).result(kLongTimeout), 2584);
+    }
+  }
 }
 
 TEST(Stress, SubmitRacesShutdownWithCancel) {

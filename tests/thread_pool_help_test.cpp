@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <latch>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -45,6 +46,83 @@ int fib(cf::ThreadPoolExecutor& pool, int n) {
 TEST(ThreadPoolHelp, RecursiveFibWithNestedSubmitsOnTwoWorkers) {
   cf::ThreadPoolExecutor pool(2);
   EXPECT_EQ(pool.submit(fib, std::ref(pool), 16).result(kLongTimeout), 987);
+}
+
+// fib with nested submits that records how many of its calls were ever nested on one
+// thread's stack at once.
+struct NestingFib {
+  cf::ThreadPoolExecutor& pool;
+  std::atomic<int> deepest_nesting{0};
+
+  int operator()(int n) {
+    static thread_local int nesting = 0;
+    ++nesting;
+    int seen = deepest_nesting.load();
+    while (seen < nesting && !deepest_nesting.compare_exchange_weak(seen, nesting)) {
+    }
+    int value = n;
+    if (n >= 2) {
+      cf::Future<int> a = pool.submit(std::ref(*this), n - 1);
+      cf::Future<int> b = pool.submit(std::ref(*this), n - 2);
+      value = a.result(kLongTimeout) + b.result(kLongTimeout);
+    }
+    --nesting;
+    return value;
+  }
+};
+
+TEST(ThreadPoolHelp, ForkJoinNestsNoDeeperThanItsRecursion) {
+  // A call waiting for the calls it submitted runs only calls nested deeper than itself,
+  // so no stack holds more calls than the recursion is deep. (Helping with any queued
+  // call let two workers nest each other's subtrees hundreds of calls deep, until both
+  // reached the nesting bound and deadlocked.)
+  cf::ThreadPoolExecutor pool(2);
+  NestingFib fib{pool};
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_EQ(pool.submit(std::ref(fib), 16).result(kLongTimeout), 987);
+  }
+  EXPECT_LE(fib.deepest_nesting.load(), 16);  // fib(16), fib(15), ..., fib(1)
+}
+
+TEST(ThreadPoolHelp, AWaitForItsOwnCallsRunsNoShallowerCall) {
+  // The only worker waits for the call it submitted; a call submitted from outside is
+  // queued after it. The wait runs the nested call, not the outside one, which runs
+  // only once the waiting call has returned.
+  cf::ThreadPoolExecutor pool(1);
+  std::mutex mutex;
+  std::vector<std::string> order;
+  auto record = [&](const char* what) {
+    std::lock_guard lock(mutex);
+    order.emplace_back(what);
+  };
+  std::latch nested_queued(1);
+  std::latch outside_queued(1);
+  cf::Future<void> waiting = pool.submit([&] {
+    cf::Future<void> nested = pool.submit([&] { record("nested"); });
+    nested_queued.count_down();
+    outside_queued.wait();
+    nested.result(kLongTimeout);
+    record("waiting call resumed");
+  });
+  nested_queued.wait();
+  cf::Future<void> outside = pool.submit([&] { record("outside"); });
+  outside_queued.count_down();
+  waiting.result(kLongTimeout);
+  outside.result(kLongTimeout);
+  EXPECT_EQ(order, (std::vector<std::string>{"nested", "waiting call resumed", "outside"}));
+}
+
+TEST(ThreadPoolHelp, AWaitForASiblingRunsAnyQueuedCall) {
+  // A call waiting for a call no deeper than itself (here its sibling, queued before it
+  // on the only worker, which the waiting parent left there by running the newest call
+  // first) may need any queued call: it runs the sibling.
+  cf::ThreadPoolExecutor pool(1);
+  cf::Future<int> outer = pool.submit([&pool] {
+    cf::Future<int> second = pool.submit([] { return 1; });
+    cf::Future<int> first = pool.submit([second] { return second.result(kLongTimeout) + 1; });
+    return first.result(kLongTimeout);
+  });
+  EXPECT_EQ(outer.result(kLongTimeout), 2);
 }
 
 TEST(ThreadPoolHelp, RecursiveFibOnOneWorker) {

@@ -135,6 +135,13 @@ class FutureCoreBase {
   // same thread.
   std::uint32_t pool_tag() const noexcept { return pool_tag_; }
   void set_pool_tag(std::uint32_t tag) noexcept { pool_tag_ = tag; }
+  // For a thread pool's call: how many of its pool's calls it is nested in, 0 for a call
+  // submitted from outside them, one more than the submitting call's for a call
+  // submitted from inside one (saturating). A worker that waits only on calls nested
+  // deeper than its own runs only such calls meanwhile, which keeps helping free of
+  // deadlock (src/thread_pool.cpp, "Helping"). Set before the future is shared.
+  std::uint16_t call_depth() const noexcept { return call_depth_; }
+  void set_call_depth(std::uint16_t depth) noexcept { call_depth_ = depth; }
 
   // Throws the InvalidStateError for completing a future that is already done.
   [[noreturn]] void throw_already_done(const char* operation) const;
@@ -179,7 +186,9 @@ class FutureCoreBase {
 
   mutable Mutex mutex_;
   std::atomic<FutureState> state_{FutureState::pending};
-  std::uint32_t pool_tag_ = kUnknownCompleter;  // beside the one-byte state: no bigger a future
+  // Both beside the one-byte state, in what would be padding: no bigger a future.
+  std::uint16_t call_depth_ = 0;
+  std::uint32_t pool_tag_ = kUnknownCompleter;
   mutable WaitLink* waiters_ CONCURRENT_FUTURES_GUARDED_BY(mutex_) = nullptr;
   std::vector<UniqueFunction> callbacks_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
 };
