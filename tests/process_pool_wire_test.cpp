@@ -310,7 +310,10 @@ TEST(ProcessWire, AnElementWhoseResultDoesNotFitFailsAlone) {
   auto sink = std::make_unique<detail::ChunkSink<std::string>>(call.size());
   cf::Future<cf::detail::ChunkResults<std::string>> chunk = sink->future();
   call.sink = std::move(sink);
-  ASSERT_TRUE(call.sink->start(0));
+  std::vector<std::uint32_t> started;
+  started.reserve(call.size());
+  call.sink->start(started);
+  ASSERT_EQ(started, (std::vector<std::uint32_t>{0, 1, 2}));
 
   Output output;
   detail::run_call(output,
@@ -320,7 +323,7 @@ TEST(ProcessWire, AnElementWhoseResultDoesNotFitFailsAlone) {
                    100);
   const std::string_view frame = output.out();
   ASSERT_LE(frame.size(), wire::kFrameHeaderBytes + 100);
-  detail::finish_call(call, {0, 1, 2}, wire::decode_result(frame.substr(wire::kFrameHeaderBytes)));
+  detail::finish_call(call, {0, 1, 2}, wire::read_result(frame.substr(wire::kFrameHeaderBytes)));
 
   const cf::detail::ChunkResults<std::string>& results = chunk.result(std::chrono::seconds(0));
   EXPECT_EQ(results.get(0), "x");

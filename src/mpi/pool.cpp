@@ -387,7 +387,7 @@ void MPIPoolCore::handle_frame(WorkerRank& w, wire::MessageType type, std::strin
       throw wire::WireError(
           fmt::format("a worker sent a message of type {}", static_cast<int>(type)));
   }
-  w.finish_answered(wire::decode_result(payload));  // runs done-callbacks on this thread
+  w.finish_answered(wire::read_result(payload));  // runs done-callbacks on this thread
   --in_flight_calls_;
 }
 

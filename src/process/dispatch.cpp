@@ -103,8 +103,10 @@ bool ProcessPoolCore::submit_direct(ProcessCall& call, bool& wake_manager) {
   lent_.frame.clear();
   encode_call_frame(lent_.frame, flight.seq, call, flight.indices);
   flight.call = std::make_unique<ProcessCall>(std::move(call));
-  // From here on the items are RUNNING: cancel() can no longer stop them.
-  for (std::size_t i = 0; i < flight.call->size(); ++i) (void)flight.call->sink->start(i);
+  // From here on the items are RUNNING: cancel() can no longer stop them. (None was
+  // cancelled, so the indices come back as they were.)
+  flight.indices.clear();
+  flight.call->sink->start(flight.indices);
   if (!calls_may_be_resent()) drop_arguments(*flight.call);
   lent_.taken = true;
   lent_.flight = std::move(flight);

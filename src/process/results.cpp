@@ -2,7 +2,9 @@
 // answers, finishing its futures (done-callbacks run here), and the worker's call times.
 #include <fmt/format.h>
 
+#include <array>
 #include <exception>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -35,7 +37,7 @@ void ProcessPoolCore::handle_frame(WorkerProcess& w, wire::MessageType type,
       throw wire::WireError(
           fmt::format("a worker sent a message of type {}", static_cast<int>(type)));
   }
-  const wire::ResultMessage r = wire::decode_result(payload);
+  const wire::ResultFrame r = wire::read_result(payload);
   const InFlight& flight = w.answered_by(r);
   if (timeline_) {
     // The worker times the call as a whole: each of its items is shown spanning it.
@@ -57,27 +59,49 @@ void ProcessPoolCore::handle_frame(WorkerProcess& w, wire::MessageType type,
 }
 
 void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
-                 const wire::ResultMessage& r) {
-  if (r.outcomes.size() != indices.size()) {
-    throw wire::WireError(fmt::format("a result with {} outcomes for a call of {} items",
-                                      r.outcomes.size(), indices.size()));
+                 const wire::ResultFrame& r) {
+  if (r.count != indices.size()) {
+    throw wire::WireError(
+        fmt::format("a result with {} outcomes for a call of {} items", r.count, indices.size()));
   }
+  // Consecutive values go to the sink together, up to a run's length at a time.
+  std::array<std::string_view, 64> run;
+  std::size_t run_length = 0;
+  std::uint32_t run_first = 0;
+  auto deliver_run = [&] {
+    if (run_length > 0) call.sink->deliver(run_first, std::span(run.data(), run_length));
+    run_length = 0;
+  };
+  wire::Reader outcomes(r.outcomes);
+  wire::ResultOutcome o;
   for (std::size_t k = 0; k < indices.size(); ++k) {
-    const wire::ResultOutcome& o = r.outcomes[k];
+    const std::uint32_t index = indices[k];
+    wire::read_outcome(outcomes, o);
+    // The last item is the one that finishes a call (a map() chunk's future finishes
+    // with its last element; a submit has one): it is used only once the message is
+    // known to end there, so that a malformed message finishes nothing.
+    if (k + 1 == indices.size()) outcomes.expect_end();
     switch (o.status) {
       case wire::ResultStatus::value:
-        call.sink->deliver(indices[k], o.value);
+        if (run_length == run.size() || (run_length > 0 && index != run_first + run_length)) {
+          deliver_run();
+        }
+        if (run_length == 0) run_first = index;
+        run[run_length++] = o.value;
         break;
       case wire::ResultStatus::exception:
-        call.sink->fail(indices[k], rebuild_exception(o.kind, o.type_name, o.message, o.details));
+        deliver_run();
+        call.sink->fail(index, rebuild_exception(o.kind, o.type_name, o.message, o.details));
         break;
       case wire::ResultStatus::value_too_large:
       case wire::ResultStatus::exception_too_large:
-        call.sink->fail(indices[k],
+        deliver_run();
+        call.sink->fail(index,
                         std::make_exception_ptr(std::length_error(wire::too_large_outcome(o))));
         break;
     }
   }
+  deliver_run();
 }
 
 void ProcessPoolCore::start_serving(WorkerProcess& w) {

@@ -14,8 +14,8 @@ namespace concurrent::futures::detail {
 // Finishes the futures of the items of `call` listed in `indices` (the items that were
 // sent, in the order sent) from `r`, one outcome each, in that order; done-callbacks
 // run on this thread. Throws wire::WireError, finishing nothing, unless `r` holds
-// exactly one outcome per item.
+// exactly one outcome per item (read_result has checked the rest).
 void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
-                 const wire::ResultMessage& r);
+                 const wire::ResultFrame& r);
 
 }  // namespace concurrent::futures::detail

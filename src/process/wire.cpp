@@ -195,15 +195,24 @@ ConfigMessage decode_config(std::string_view payload) {
   return m;
 }
 
+CallWriter::CallWriter(std::string& out, std::uint64_t seq, std::string_view entry_key,
+                       std::string_view fn, std::size_t items)
+    : out_(out), frame_start_(begin_frame(out, MessageType::call)) {
+  Writer w(out_);
+  w.u64(seq);
+  w.str(entry_key);
+  w.str(fn);
+  w.u32(static_cast<std::uint32_t>(items));  // a larger count's frame is refused by finish()
+}
+
+void CallWriter::finish() {
+  end_frame(out_, frame_start_, "the callable and arguments of this call");
+}
+
 void encode_call(std::string& out, const CallMessage& m) {
-  const std::size_t start = begin_frame(out, MessageType::call);
-  Writer w(out);
-  w.u64(m.seq);
-  w.str(m.entry_key);
-  w.str(m.fn);
-  w.u32(static_cast<std::uint32_t>(m.items.size()));
-  for (std::string_view args : m.items) w.bytes(args);
-  end_frame(out, start, "the callable and arguments of this call");
+  CallWriter w(out, m.seq, m.entry_key, m.fn, m.items.size());
+  for (std::string_view args : m.items) w.add_item(args);
+  w.finish();
 }
 
 CallMessage decode_call(std::string_view payload) {
@@ -322,34 +331,47 @@ void encode_result(std::string& out, const ResultMessage& m) {
   w.finish(m.finished_ns);
 }
 
-ResultMessage decode_result(std::string_view payload) {
+ResultFrame read_result(std::string_view payload) {
   Reader r(payload);
-  ResultMessage m;
-  m.seq = r.u64();
-  m.started_ns = r.i64();
-  m.finished_ns = r.i64();
-  const std::uint32_t count = r.u32();
-  // Each outcome takes at least 5 bytes, which bounds the reservation by the payload.
-  if (count > payload.size() / 5) throw WireError("result message: outcome count too large");
-  m.outcomes.resize(count);
-  for (ResultOutcome& o : m.outcomes) {
-    const std::uint8_t status = r.u8();
-    if (status == static_cast<std::uint8_t>(ResultStatus::value)) {
-      o.value = r.bytes();
-    } else if (status == static_cast<std::uint8_t>(ResultStatus::exception)) {
-      o.status = ResultStatus::exception;
-      o.kind = r.u8();
-      o.type_name = r.str();
-      o.message = r.str();
-      o.details = r.str();
-    } else if (status == static_cast<std::uint8_t>(ResultStatus::value_too_large) ||
-               status == static_cast<std::uint8_t>(ResultStatus::exception_too_large)) {
-      o.status = static_cast<ResultStatus>(status);
-      o.size = r.u64();
-    } else {
-      throw WireError(fmt::format("result message: unknown status {}", status));
-    }
+  ResultFrame f;
+  f.seq = r.u64();
+  f.started_ns = r.i64();
+  f.finished_ns = r.i64();
+  f.count = r.u32();
+  f.outcomes = payload.substr(kResultFixedBytes);
+  // Each outcome takes at least 5 bytes, which bounds the count by the payload.
+  if (f.count > f.outcomes.size() / 5) {
+    throw WireError("result message: outcome count too large");
   }
+  return f;
+}
+
+void read_outcome(Reader& r, ResultOutcome& o) {
+  const std::uint8_t status = r.u8();
+  if (status == static_cast<std::uint8_t>(ResultStatus::value)) {
+    o.status = ResultStatus::value;
+    o.value = r.bytes();
+  } else if (status == static_cast<std::uint8_t>(ResultStatus::exception)) {
+    o.status = ResultStatus::exception;
+    o.kind = r.u8();
+    o.type_name = r.str();
+    o.message = r.str();
+    o.details = r.str();
+  } else if (status == static_cast<std::uint8_t>(ResultStatus::value_too_large) ||
+             status == static_cast<std::uint8_t>(ResultStatus::exception_too_large)) {
+    o.status = static_cast<ResultStatus>(status);
+    o.size = r.u64();
+  } else {
+    throw WireError(fmt::format("result message: unknown status {}", status));
+  }
+}
+
+ResultMessage decode_result(std::string_view payload) {
+  const ResultFrame f = read_result(payload);
+  ResultMessage m{.seq = f.seq, .started_ns = f.started_ns, .finished_ns = f.finished_ns};
+  m.outcomes.resize(f.count);
+  Reader r(f.outcomes);
+  for (ResultOutcome& o : m.outcomes) read_outcome(r, o);
   r.expect_end();
   return m;
 }

@@ -229,6 +229,22 @@ struct CallMessage {
   std::vector<std::string_view> items = {};  // each item's encoded arguments
 };
 void encode_call(std::string& out, const CallMessage& m);
+
+// Builds a call frame in place at the end of `out`, item by item, without a CallMessage's
+// vector of them (encode_call uses it too: one encoder). `out` may be written only
+// through this writer until finish(), which throws std::length_error (end_frame) if the
+// frame is too large. Precondition: `items` items are added.
+class CallWriter {
+ public:
+  CallWriter(std::string& out, std::uint64_t seq, std::string_view entry_key, std::string_view fn,
+             std::size_t items);
+  void add_item(std::string_view args) { Writer(out_).bytes(args); }
+  void finish();
+
+ private:
+  std::string& out_;
+  std::size_t frame_start_;
+};
 CallMessage decode_call(std::string_view payload);
 
 void encode_stop(std::string& out);
@@ -262,6 +278,21 @@ struct ResultMessage {
 };
 void encode_result(std::string& out, const ResultMessage& m);
 ResultMessage decode_result(std::string_view payload);
+
+// A result message as the pool reads it: the header, with the outcomes left in the
+// payload to be read one at a time (read_outcome), so that a map() chunk's thousand
+// outcomes are not first copied into a vector.
+struct ResultFrame {
+  std::uint64_t seq = 0;
+  std::int64_t started_ns = 0;
+  std::int64_t finished_ns = 0;
+  std::uint32_t count = 0;
+  std::string_view outcomes = {};  // `count` encoded outcomes, and nothing after them
+};
+// Reads the header; the outcomes are checked as they are read. Throws WireError.
+ResultFrame read_result(std::string_view payload);
+// Reads the next outcome of a ResultFrame's `outcomes` into `o`. Throws WireError.
+void read_outcome(Reader& r, ResultOutcome& o);
 
 // Builds a result frame in place at the end of `out`, outcome by outcome, so that a
 // worker encodes each value straight into the buffer it sends (encode_result uses it

@@ -10,20 +10,14 @@ namespace concurrent::futures::detail {
 
 void start_items(InFlight& flight, ProcessCall& call) {
   flight.indices.reserve(call.size());
-  for (std::size_t i = 0; i < call.size(); ++i) {
-    if (call.sink->start(i)) flight.indices.push_back(static_cast<std::uint32_t>(i));
-  }
+  call.sink->start(flight.indices);
 }
 
 void encode_call_frame(std::string& out, std::uint64_t seq, const ProcessCall& call,
                        const std::vector<std::uint32_t>& indices) {
-  wire::CallMessage message;
-  message.seq = seq;
-  message.entry_key = call.entry_key;
-  message.fn = call.fn_bytes;
-  message.items.reserve(indices.size());
-  for (std::uint32_t i : indices) message.items.push_back(call.item_args(i));
-  wire::encode_call(out, message);
+  wire::CallWriter writer(out, seq, call.entry_key, call.fn_bytes, indices.size());
+  for (std::uint32_t i : indices) writer.add_item(call.item_args(i));
+  writer.finish();
 }
 
 bool WorkerCalls::takes_another(std::chrono::steady_clock::time_point now) const {
@@ -37,7 +31,7 @@ void WorkerCalls::add(InFlight flight) {
   in_flight.push_back(std::move(flight));
 }
 
-InFlight& WorkerCalls::answered_by(const wire::ResultMessage& r) {
+InFlight& WorkerCalls::answered_by(const wire::ResultFrame& r) {
   if (in_flight.empty()) throw wire::WireError("a result for no call");
   InFlight& flight = in_flight.front();
   if (r.seq != flight.seq) {
@@ -46,7 +40,7 @@ InFlight& WorkerCalls::answered_by(const wire::ResultMessage& r) {
   return flight;
 }
 
-void WorkerCalls::finish_answered(const wire::ResultMessage& r) {
+void WorkerCalls::finish_answered(const wire::ResultFrame& r) {
   InFlight& flight = answered_by(r);
   finish_call(*flight.call, flight.indices, r);
   last_call = std::chrono::nanoseconds(r.finished_ns - r.started_ns);

@@ -73,11 +73,11 @@ struct WorkerCalls {
   void add(InFlight flight);
   // The call that `r` answers: the first one held. Throws wire::WireError if it holds
   // none, or if `r` answers another.
-  InFlight& answered_by(const wire::ResultMessage& r);
+  InFlight& answered_by(const wire::ResultFrame& r);
   // Finishes answered_by(r)'s futures from `r` (finish_call: done-callbacks run on this
   // thread), forgets it, and takes the call's length for fair dispatch. Throws
   // wire::WireError, finishing nothing, as answered_by and finish_call do.
-  void finish_answered(const wire::ResultMessage& r);
+  void finish_answered(const wire::ResultFrame& r);
 };
 
 }  // namespace concurrent::futures::detail

@@ -10,6 +10,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -42,15 +43,19 @@ void save_callable(const F& fn, std::string& out) {
 }
 
 // The futures of one call message's items, by index. The pool finishes the items it
-// sent in index order; failing an item that is already finished changes nothing.
+// sent in index order; failing an item that is already finished changes nothing. A
+// sink of several items (a map() chunk) finishes them together, with the last.
 class CallSink {
  public:
   virtual ~CallSink() = default;
-  // Moves item `i`'s future to RUNNING; false if it was cancelled.
-  virtual bool start(std::size_t i) noexcept = 0;
+  // Moves the items' futures to RUNNING, and appends to `started` (which has room for
+  // every item) the index of each that was not cancelled: the items to send.
+  virtual void start(std::vector<std::uint32_t>& started) noexcept = 0;
   virtual void cancel(std::size_t i) noexcept = 0;
-  // Decodes the result and finishes the future with it (or with the decoding error).
-  virtual void deliver(std::size_t i, std::string_view bytes) noexcept = 0;
+  // Decodes the results of items first, first + 1, ..., one per element of `values`, and
+  // finishes each future with its own (or with its decoding error). One call for a run
+  // of a chunk's values, not one each: the virtual calls cost more than the elements.
+  virtual void deliver(std::size_t first, std::span<const std::string_view> values) noexcept = 0;
   virtual void fail(std::size_t i, std::exception_ptr error) noexcept = 0;
 };
 
@@ -94,24 +99,30 @@ class PromiseSink final : public CallSink {
 
   Future<R> future(std::size_t i) const { return promises_[i].get_future(); }
 
-  bool start(std::size_t i) noexcept override {
-    try {
-      return promises_[i].set_running_or_notify_cancel();
-    } catch (...) {
-      return false;
+  void start(std::vector<std::uint32_t>& started) noexcept override {
+    for (std::size_t i = 0; i < promises_.size(); ++i) {
+      try {
+        if (promises_[i].set_running_or_notify_cancel()) {
+          started.push_back(static_cast<std::uint32_t>(i));
+        }
+      } catch (...) {  // already finished: nothing to send
+      }
     }
   }
   void cancel(std::size_t i) noexcept override { promises_[i].get_future().cancel(); }
-  void deliver(std::size_t i, std::string_view bytes) noexcept override {
-    try {
-      if constexpr (std::is_void_v<R>) {
-        decode_process_result<R>(reader_, bytes);
-        promises_[i].set_result();
-      } else {
-        promises_[i].set_result(decode_process_result<R>(reader_, bytes));
+  void deliver(std::size_t first, std::span<const std::string_view> values) noexcept override {
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      const std::size_t i = first + k;
+      try {
+        if constexpr (std::is_void_v<R>) {
+          decode_process_result<R>(reader_, values[k]);
+          promises_[i].set_result();
+        } else {
+          promises_[i].set_result(decode_process_result<R>(reader_, values[k]));
+        }
+      } catch (...) {
+        fail(i, std::current_exception());
       }
-    } catch (...) {
-      fail(i, std::current_exception());
     }
   }
   void fail(std::size_t i, std::exception_ptr error) noexcept override {
@@ -138,26 +149,31 @@ class ChunkSink final : public CallSink {
 
   Future<ChunkResults<R>> future() const { return promise_.get_future(); }
 
-  bool start(std::size_t) noexcept override {
-    if (!started_) {
-      try {
-        started_ = promise_.set_running_or_notify_cancel();
-      } catch (...) {
-        started_ = false;
-      }
+  // The chunk starts, or was cancelled, as a whole.
+  void start(std::vector<std::uint32_t>& started) noexcept override {
+    try {
+      if (!promise_.set_running_or_notify_cancel()) return;
+    } catch (...) {  // already finished: nothing to send
+      return;
     }
-    return *started_;
+    for (std::size_t i = 0; i < size_; ++i) started.push_back(static_cast<std::uint32_t>(i));
   }
   void cancel(std::size_t) noexcept override { promise_.get_future().cancel(); }
-  void deliver(std::size_t i, std::string_view bytes) noexcept override {
-    try {
-      R value = decode_process_result<R>(reader_, bytes);
-      if (i != results_.size()) throw std::logic_error("a chunk's results arrived out of order");
-      results_.add_value(std::move(value));
-      finish_if_complete();
-    } catch (...) {
-      fail(i, std::current_exception());
+  void deliver(std::size_t first, std::span<const std::string_view> values) noexcept override {
+    if (first != results_.size() || values.size() > size_ - first) {
+      (void)CoreAccess::core(promise_.get_future())
+          ->try_set_exception(
+              std::make_exception_ptr(std::logic_error("a chunk's results arrived out of order")));
+      return;
     }
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      try {
+        results_.add_value(decode_process_result<R>(reader_, values[k]));
+      } catch (...) {
+        results_.add_error(std::current_exception());
+      }
+    }
+    finish_if_complete();
   }
   // Out of order (the pool failing a chunk it had already begun to finish), the error
   // fails the chunk as a whole: every element rethrows it.
@@ -184,7 +200,6 @@ class ChunkSink final : public CallSink {
   Promise<ChunkResults<R>> promise_;
   ChunkResults<R> results_;            // reserved up front: adding never allocates
   std::optional<ValueReader> reader_;  // used by the pool's management thread only
-  std::optional<bool> started_;        // what start() learnt, once it asked the future
 };
 
 // One message's worth of work on its way to a worker: the entry, the callable, and the
