@@ -166,9 +166,9 @@ class ChunkSink final : public CallSink {
               std::make_exception_ptr(std::logic_error("a chunk's results arrived out of order")));
       return;
     }
-    for (std::size_t k = 0; k < values.size(); ++k) {
+    for (const std::string_view bytes : values) {
       try {
-        results_.add_value(decode_process_result<R>(reader_, values[k]));
+        results_.add_value(decode_process_result<R>(reader_, bytes));
       } catch (...) {
         results_.add_error(std::current_exception());
       }
