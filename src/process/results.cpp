@@ -72,33 +72,31 @@ void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
     if (run_length > 0) call.sink->deliver(run_first, std::span(run.data(), run_length));
     run_length = 0;
   };
+  // The last item is the one that finishes a call (a map() chunk's future finishes with
+  // its last element; a submit has one): it is used only once the message is known to
+  // end there, so that a malformed message finishes nothing.
   wire::Reader outcomes(r.outcomes);
-  wire::ResultOutcome o;
   for (std::size_t k = 0; k < indices.size(); ++k) {
     const std::uint32_t index = indices[k];
-    wire::read_outcome(outcomes, o);
-    // The last item is the one that finishes a call (a map() chunk's future finishes
-    // with its last element; a submit has one): it is used only once the message is
-    // known to end there, so that a malformed message finishes nothing.
+    const wire::ResultStatus status = wire::read_status(outcomes);
+    if (status == wire::ResultStatus::value) {
+      const std::string_view value = outcomes.bytes();
+      if (k + 1 == indices.size()) outcomes.expect_end();
+      if (run_length == run.size() || (run_length > 0 && index != run_first + run_length)) {
+        deliver_run();
+      }
+      if (run_length == 0) run_first = index;
+      run[run_length++] = value;
+      continue;
+    }
+    const wire::ResultOutcome o = wire::read_outcome_after(outcomes, status);
     if (k + 1 == indices.size()) outcomes.expect_end();
-    switch (o.status) {
-      case wire::ResultStatus::value:
-        if (run_length == run.size() || (run_length > 0 && index != run_first + run_length)) {
-          deliver_run();
-        }
-        if (run_length == 0) run_first = index;
-        run[run_length++] = o.value;
-        break;
-      case wire::ResultStatus::exception:
-        deliver_run();
-        call.sink->fail(index, rebuild_exception(o.kind, o.type_name, o.message, o.details));
-        break;
-      case wire::ResultStatus::value_too_large:
-      case wire::ResultStatus::exception_too_large:
-        deliver_run();
-        call.sink->fail(index,
-                        std::make_exception_ptr(std::length_error(wire::too_large_outcome(o))));
-        break;
+    deliver_run();
+    if (status == wire::ResultStatus::exception) {
+      call.sink->fail(index, rebuild_exception(o.kind, o.type_name, o.message, o.details));
+    } else {
+      call.sink->fail(index,
+                      std::make_exception_ptr(std::length_error(wire::too_large_outcome(o))));
     }
   }
   deliver_run();

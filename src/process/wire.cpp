@@ -10,21 +10,6 @@ namespace concurrent::futures::detail::wire {
 
 namespace {
 
-// The layout's fixed parts (wire.hpp), for sizes known before anything is written.
-// A call frame: its header, seq, the lengths of entry_key and fn, count; 4 bytes per item.
-constexpr std::uint64_t kCallFixedBytes = kFrameHeaderBytes + 8 + 8 + 8 + 4;
-constexpr std::uint64_t kCallItemBytes = 4;
-// A result payload: seq, started_ns, finished_ns, count; then per outcome, its status and
-// a length (a value), its status, kind and three lengths (an exception), or its status
-// and size (one that did not fit).
-constexpr std::uint64_t kResultFixedBytes = 28;
-constexpr std::uint64_t kValueHeaderBytes = 5;
-constexpr std::uint64_t kExceptionHeaderBytes = 2 + 3 * 8;
-constexpr std::uint64_t kTooLargeBytes = 9;
-// Where a result frame's fields sit in its payload.
-constexpr std::size_t kResultFinishedAt = 16;
-constexpr std::size_t kResultCountAt = 24;
-
 const char* const kPassAnotherWay =
     "pass large data another way (e.g. write it to a file and pass the file's name)";
 const char* const kReturnAnotherWay =
@@ -248,18 +233,6 @@ ResultWriter::ResultWriter(std::string& out, std::uint64_t seq, std::int64_t sta
   w.u32(0);  // count, written by finish()
 }
 
-void ResultWriter::begin_value() {
-  value_start_ = out_.size();
-  Writer w(out_);
-  w.u8(static_cast<std::uint8_t>(ResultStatus::value));
-  w.u32(0);  // the length, written by end_value()
-}
-
-bool ResultWriter::fits(std::uint64_t bytes) const {
-  const std::uint64_t after = items_ > count_ + std::size_t{1} ? items_ - count_ - 1 : 0;
-  return out_.size() - frame_start_ - kFrameHeaderBytes + bytes + after * kTooLargeBytes <= limit_;
-}
-
 void ResultWriter::add_too_large(ResultStatus status, std::uint64_t size) {
   Writer w(out_);
   w.u8(static_cast<std::uint8_t>(status));
@@ -267,20 +240,10 @@ void ResultWriter::add_too_large(ResultStatus status, std::uint64_t size) {
   ++count_;
 }
 
-void ResultWriter::end_value() {
-  const std::uint64_t size = out_.size() - value_start_;
-  if (!fits(0)) {
-    drop_value();
-    add_too_large(ResultStatus::value_too_large, size);
-    return;
-  }
-  // Below limit_, so below 2^32.
-  const auto length = static_cast<std::uint32_t>(size - kValueHeaderBytes);
-  std::memcpy(out_.data() + value_start_ + 1, &length, sizeof length);
-  ++count_;
+void ResultWriter::replace_value_too_large(std::uint64_t size) {
+  drop_value();
+  add_too_large(ResultStatus::value_too_large, size);
 }
-
-void ResultWriter::drop_value() { out_.resize(value_start_); }
 
 void ResultWriter::add_value(std::string_view value) {
   begin_value();
@@ -346,24 +309,21 @@ ResultFrame read_result(std::string_view payload) {
   return f;
 }
 
-void read_outcome(Reader& r, ResultOutcome& o) {
-  const std::uint8_t status = r.u8();
-  if (status == static_cast<std::uint8_t>(ResultStatus::value)) {
-    o.status = ResultStatus::value;
-    o.value = r.bytes();
-  } else if (status == static_cast<std::uint8_t>(ResultStatus::exception)) {
-    o.status = ResultStatus::exception;
+void throw_unknown_status(std::uint8_t status) {
+  throw WireError(fmt::format("result message: unknown status {}", status));
+}
+
+ResultOutcome read_outcome_after(Reader& r, ResultStatus status) {
+  ResultOutcome o{.status = status};
+  if (status == ResultStatus::exception) {
     o.kind = r.u8();
     o.type_name = r.str();
     o.message = r.str();
     o.details = r.str();
-  } else if (status == static_cast<std::uint8_t>(ResultStatus::value_too_large) ||
-             status == static_cast<std::uint8_t>(ResultStatus::exception_too_large)) {
-    o.status = static_cast<ResultStatus>(status);
+  } else {  // value_too_large, exception_too_large
     o.size = r.u64();
-  } else {
-    throw WireError(fmt::format("result message: unknown status {}", status));
   }
+  return o;
 }
 
 ResultMessage decode_result(std::string_view payload) {
@@ -371,7 +331,11 @@ ResultMessage decode_result(std::string_view payload) {
   ResultMessage m{.seq = f.seq, .started_ns = f.started_ns, .finished_ns = f.finished_ns};
   m.outcomes.resize(f.count);
   Reader r(f.outcomes);
-  for (ResultOutcome& o : m.outcomes) read_outcome(r, o);
+  for (ResultOutcome& o : m.outcomes) {
+    const ResultStatus status = read_status(r);
+    o = status == ResultStatus::value ? ResultOutcome{.value = r.bytes()}
+                                      : read_outcome_after(r, status);
+  }
   r.expect_end();
   return m;
 }

@@ -209,6 +209,21 @@ class FrameDecoder {
   std::size_t end_ = 0;    // one past the last byte received
 };
 
+// The layout's fixed parts, for sizes known before anything is written.
+// A call frame: its header, seq, the lengths of entry_key and fn, count; 4 bytes per item.
+inline constexpr std::uint64_t kCallFixedBytes = kFrameHeaderBytes + 8 + 8 + 8 + 4;
+inline constexpr std::uint64_t kCallItemBytes = 4;
+// A result payload: seq, started_ns, finished_ns, count; then per outcome, its status and
+// a length (a value), its status, kind and three lengths (an exception), or its status
+// and size (one that did not fit).
+inline constexpr std::uint64_t kResultFixedBytes = 28;
+inline constexpr std::uint64_t kValueHeaderBytes = 5;
+inline constexpr std::uint64_t kExceptionHeaderBytes = 2 + 3 * 8;
+inline constexpr std::uint64_t kTooLargeBytes = 9;
+// Where a result frame's fields sit in its payload.
+inline constexpr std::size_t kResultFinishedAt = 16;
+inline constexpr std::size_t kResultCountAt = 24;
+
 // ---- Messages ----------------------------------------------------------------------
 
 // Every member has a default initializer, so that designated initializers may name
@@ -280,7 +295,7 @@ void encode_result(std::string& out, const ResultMessage& m);
 ResultMessage decode_result(std::string_view payload);
 
 // A result message as the pool reads it: the header, with the outcomes left in the
-// payload to be read one at a time (read_outcome), so that a map() chunk's thousand
+// payload to be read one at a time (read_status), so that a map() chunk's thousand
 // outcomes are not first copied into a vector.
 struct ResultFrame {
   std::uint64_t seq = 0;
@@ -291,8 +306,20 @@ struct ResultFrame {
 };
 // Reads the header; the outcomes are checked as they are read. Throws WireError.
 ResultFrame read_result(std::string_view payload);
-// Reads the next outcome of a ResultFrame's `outcomes` into `o`. Throws WireError.
-void read_outcome(Reader& r, ResultOutcome& o);
+// Reads a ResultFrame's `outcomes` one at a time: read_status(), then a value's bytes
+// (Reader::bytes()), or any other outcome with read_outcome_after(). Throws WireError.
+// A value, what a map() chunk is made of, is read inline straight into the caller's
+// variables (through a ResultOutcome, each element paid a failed store-to-load forward).
+[[noreturn]] void throw_unknown_status(std::uint8_t status);
+inline ResultStatus read_status(Reader& r) {
+  const std::uint8_t status = r.u8();
+  if (status > static_cast<std::uint8_t>(ResultStatus::exception_too_large)) {
+    throw_unknown_status(status);
+  }
+  return static_cast<ResultStatus>(status);
+}
+// Precondition: `status` is not ResultStatus::value.
+ResultOutcome read_outcome_after(Reader& r, ResultStatus status);
 
 // Builds a result frame in place at the end of `out`, outcome by outcome, so that a
 // worker encodes each value straight into the buffer it sends (encode_result uses it
@@ -308,9 +335,24 @@ class ResultWriter {
                std::uint64_t limit = kMaxPayloadBytes);
   // A value outcome: begin_value(), then append the value's bytes to `out`, then
   // end_value(); or drop_value() to take back what was appended since begin_value().
-  void begin_value();
-  void end_value();
-  void drop_value();
+  // Inline: a worker runs them for every element of a map() chunk.
+  void begin_value() {
+    static_assert(static_cast<std::uint8_t>(ResultStatus::value) == 0);
+    value_start_ = out_.size();
+    out_.append(kValueHeaderBytes, '\0');  // the status, and the length end_value() writes
+  }
+  void end_value() {
+    const std::uint64_t size = out_.size() - value_start_;
+    if (!fits(0)) {
+      replace_value_too_large(size);
+      return;
+    }
+    // Below limit_, so below 2^32.
+    const auto length = static_cast<std::uint32_t>(size - kValueHeaderBytes);
+    std::memcpy(out_.data() + value_start_ + 1, &length, sizeof length);
+    ++count_;
+  }
+  void drop_value() { out_.resize(value_start_); }
   void add_value(std::string_view value);
   void add_exception(std::uint8_t kind, std::string_view type_name, std::string_view message,
                      std::string_view details);
@@ -322,7 +364,13 @@ class ResultWriter {
 
  private:
   // Whether `bytes` more bytes, added now, leave room for the outcomes still to come.
-  bool fits(std::uint64_t bytes) const;
+  bool fits(std::uint64_t bytes) const {
+    const std::uint64_t after = items_ > count_ + std::size_t{1} ? items_ - count_ - 1 : 0;
+    return out_.size() - frame_start_ - kFrameHeaderBytes + bytes + after * kTooLargeBytes <=
+           limit_;
+  }
+  // The open value did not fit: its size instead.
+  void replace_value_too_large(std::uint64_t size);
 
   std::string& out_;
   std::size_t frame_start_;

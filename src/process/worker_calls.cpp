@@ -2,6 +2,7 @@
 // it, matching a result to the call it answers, finishing that call.
 #include "process/worker_calls.hpp"
 
+#include <cstring>
 #include <utility>
 
 #include "process/results.hpp"
@@ -15,6 +16,10 @@ void start_items(InFlight& flight, ProcessCall& call) {
 
 void encode_call_frame(std::string& out, std::uint64_t seq, const ProcessCall& call,
                        const std::vector<std::uint32_t>& indices) {
+  // At most this much (all the items' arguments): one allocation, not a string growing
+  // through a thousand small appends.
+  out.reserve(out.size() + wire::call_frame_bytes(std::strlen(call.entry_key), call.fn_bytes.size(),
+                                                  indices.size(), call.args.size()));
   wire::CallWriter writer(out, seq, call.entry_key, call.fn_bytes, indices.size());
   for (std::uint32_t i : indices) writer.add_item(call.item_args(i));
   writer.finish();
