@@ -36,6 +36,23 @@ TEST(ThreadPoolHelp, OneWorkerPoolWaitsOnItsOwnCall) {
   EXPECT_EQ(outer.result(kLongTimeout), 42);
 }
 
+// The order in which calls on several threads reached their marks.
+class OrderLog {
+ public:
+  void record(const char* what) {
+    std::lock_guard lock(mutex_);
+    order_.emplace_back(what);
+  }
+  std::vector<std::string> order() const {
+    std::lock_guard lock(mutex_);
+    return order_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> order_;
+};
+
 int fib(cf::ThreadPoolExecutor& pool, int n) {
   if (n < 2) return n;
   cf::Future<int> a = pool.submit(fib, std::ref(pool), n - 1);
@@ -89,12 +106,8 @@ TEST(ThreadPoolHelp, AWaitForItsOwnCallsRunsNoShallowerCall) {
   // queued after it. The wait runs the nested call, not the outside one, which runs
   // only once the waiting call has returned.
   cf::ThreadPoolExecutor pool(1);
-  std::mutex mutex;
-  std::vector<std::string> order;
-  auto record = [&](const char* what) {
-    std::lock_guard lock(mutex);
-    order.emplace_back(what);
-  };
+  OrderLog log;
+  auto record = [&](const char* what) { log.record(what); };
   std::latch nested_queued(1);
   std::latch outside_queued(1);
   cf::Future<void> waiting = pool.submit([&] {
@@ -109,7 +122,7 @@ TEST(ThreadPoolHelp, AWaitForItsOwnCallsRunsNoShallowerCall) {
   outside_queued.count_down();
   waiting.result(kLongTimeout);
   outside.result(kLongTimeout);
-  EXPECT_EQ(order, (std::vector<std::string>{"nested", "waiting call resumed", "outside"}));
+  EXPECT_EQ(log.order(), (std::vector<std::string>{"nested", "waiting call resumed", "outside"}));
 }
 
 TEST(ThreadPoolHelp, AWaitForASiblingRunsAnyQueuedCall) {
@@ -176,12 +189,8 @@ TEST(ThreadPoolHelp, HelpingStopsOnceTheAwaitedFutureIsDone) {
   // The awaited call queues another call without waiting for it: the waiting worker must
   // return to its own call as soon as the awaited one is done, not run the queue dry.
   cf::ThreadPoolExecutor pool(1);
-  std::mutex mutex;
-  std::vector<std::string> order;
-  auto record = [&](const char* what) {
-    std::lock_guard lock(mutex);
-    order.emplace_back(what);
-  };
+  OrderLog log;
+  auto record = [&](const char* what) { log.record(what); };
   cf::Future<void> later;
   cf::Future<void> outer = pool.submit([&] {
     pool.submit([&] {
@@ -193,8 +202,8 @@ TEST(ThreadPoolHelp, HelpingStopsOnceTheAwaitedFutureIsDone) {
   });
   outer.result(kLongTimeout);
   later.result(kLongTimeout);
-  EXPECT_EQ(order, (std::vector<std::string>{"awaited", "waiting call resumed",
-                                             "queued by the awaited call"}));
+  EXPECT_EQ(log.order(), (std::vector<std::string>{"awaited", "waiting call resumed",
+                                                   "queued by the awaited call"}));
 }
 
 TEST(ThreadPoolHelp, AWaitWithATimeoutInsideAWorkerTimesOut) {
