@@ -19,6 +19,23 @@
 // variable releases, and every submit or take that leaves calls nobody awake will take,
 // while a worker sleeps and no wake-up is pending, wakes one.
 //
+// Submitting without the mutex. A submit pushes its call onto a lock-free stack
+// (src/submitted_calls.hpp) that whoever holds the mutex drains into the queue before
+// looking at it. It then takes the mutex only if `submit_must_lock_` says the pool may
+// need it: a worker may have to be started (fewer than max_workers run), a sleeper woken
+// (one sleeps and no wake-up is pending) or a blocked helper poked (one is listed).
+// Otherwise every worker is awake, or about to be woken, and each looks at the queue
+// again before it sleeps, so the call is taken without the submitter doing anything more.
+// No call is stranded: a worker about to sleep counts itself sleeping, which sets the
+// flag, and only then drains the stack a last time (a helper lists itself before it looks,
+// likewise). The flag's store and the stack's drain on that side, and the push and the
+// flag's load on the submitter's, are sequentially consistent, so (as in Dekker's mutual
+// exclusion) either the last drain sees the call or the submit sees the flag and wakes the
+// sleeper under the mutex. On a 2-CPU machine this made submit+result 1.9x faster at one
+// worker: with a busy worker the submitter had spent a third of its time blocked on the
+// mutex or handing it over. A pool with a Timeline takes the mutex on every submit, so
+// that the timeline's ids follow the queue's order.
+//
 // Helping. Every worker installs a WaitHelper (src/waiter.hpp) for its thread, so
 // that result(), exception(), wait() and as_completed() called inside one of its calls
 // do not just block: until the awaited futures are done, the worker takes this pool's
@@ -207,23 +224,62 @@ void ThreadPoolCore::submit(std::shared_ptr<WorkItem> item) {
   if (is_own_worker() && current_call_depth < UINT16_MAX) {
     item->future().set_call_depth(static_cast<std::uint16_t>(current_call_depth + 1));
   }
+  // The push fails once the pool is shut down or broken: the locked path then throws.
+  if (!config_.timeline && submitted_.push(item)) {
+    if (!submit_must_lock_.load(std::memory_order_seq_cst)) return;
+    bool wake = false;
+    {
+      MutexLock lock(mutex_);
+      wake = start_or_wake_locked();
+    }
+    if (wake) work_available_.notify_one();
+    return;
+  }
   bool wake = false;
   {
     MutexLock lock(mutex_);
     if (broken_) throw BrokenThreadPool(*broken_);
     if (shutdown_) throw std::runtime_error("cannot schedule new futures after shutdown");
     if (config_.timeline) item->timeline_id = config_.timeline->on_submit();
+    drain_submitted_locked();  // queued before this call
     queue_.push_back(std::move(item));
-    std::size_t idle = idle_workers_;
-    const bool self_idle = idle > 0 && current_worker_counted_idle && is_own_worker();
-    if (self_idle) --idle;
-    if (idle < queue_.size() && threads_.size() < config_.max_workers) {
-      const std::size_t index = threads_.size();
-      threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
-    }
-    wake = wake_needed_locked(idle - sleeping_);
+    wake = start_or_wake_locked();
   }
   if (wake) work_available_.notify_one();
+}
+
+bool ThreadPoolCore::start_or_wake_locked() {
+  drain_submitted_locked();
+  if (broken_) return false;  // break_pool() failed every queued call
+  if (shutdown_) {
+    // A call pushed just before shutdown closed submitted_ is queued ahead of the stop
+    // markers, for the running workers to take; a pool that never started one needs one
+    // (and its stop marker) now.
+    if (threads_.empty() && std::any_of(queue_.begin(), queue_.end(),
+                                        [](const auto& item) { return item != nullptr; })) {
+      threads_.emplace_back([self = shared_from_this()] { self->worker_main(0); });
+      queue_.push_back(nullptr);
+    }
+    return false;
+  }
+  std::size_t idle = idle_workers_;
+  const bool self_idle = idle > 0 && current_worker_counted_idle && is_own_worker();
+  if (self_idle) --idle;
+  if (idle < queue_.size() && threads_.size() < config_.max_workers) {
+    const std::size_t index = threads_.size();
+    threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
+    update_submit_path_locked();
+  }
+  return wake_needed_locked(idle - sleeping_);
+}
+
+void ThreadPoolCore::update_submit_path_locked() {
+  const bool must_lock = threads_.size() < config_.max_workers ||
+                         (sleeping_ > 0 && !wake_pending_) || !helpers_.empty();
+  // Stored only when it changes: submitters read the flag's cache line on every call.
+  if (submit_must_lock_.load(std::memory_order_relaxed) != must_lock) {
+    submit_must_lock_.store(must_lock, std::memory_order_seq_cst);
+  }
 }
 
 void ThreadPoolCore::submit_timed(std::shared_ptr<WorkItem> call, Clock::duration timeout) {
@@ -242,9 +298,11 @@ void ThreadPoolCore::submit_timed(std::shared_ptr<WorkItem> call, Clock::duratio
 }
 
 bool ThreadPoolCore::wake_needed_locked(std::size_t awake_idle) {
+  drain_submitted_locked();
   if (wake_pending_ || queue_.size() <= awake_idle) return false;
   if (sleeping_ > 0) {
     wake_pending_ = true;
+    update_submit_path_locked();
     return true;
   }
   for (auto helper = helpers_.rbegin(); helper != helpers_.rend(); ++helper) {
@@ -252,6 +310,7 @@ bool ThreadPoolCore::wake_needed_locked(std::size_t awake_idle) {
     wake_pending_ = true;
     helper->waiter->poke();  // under the lock: the helper unlists itself under it too
     helpers_.erase(std::next(helper).base());
+    update_submit_path_locked();
     break;
   }
   return false;
@@ -266,6 +325,7 @@ bool is_call_deeper_than(const std::shared_ptr<WorkItem>& item, int deeper_than)
 }  // namespace
 
 std::shared_ptr<WorkItem> ThreadPoolCore::take_newest_call_locked(int deeper_than) {
+  drain_submitted_locked();
   const auto newest = std::find_if(queue_.rbegin(), queue_.rend(), [&](const auto& item) {
     return is_call_deeper_than(item, deeper_than);
   });
@@ -309,11 +369,15 @@ class ThreadPoolCore::Helper final : public WaitHelper, public WorkerHooks {
         if (may_help(status)) {
           const int takes_deeper_than =
               status == Waiter::Status::deeper_calls_pending ? running_call_depth() : -1;
+          // Listed before it looks, so that a submit whose call this look misses
+          // takes the mutex and pokes it ("Submitting without the mutex").
+          pool_.helpers_.push_back({&waiter, takes_deeper_than});
+          pool_.update_submit_path_locked();
           item = pool_.take_newest_call_locked(takes_deeper_than);
           if (item) {
+            pool_.helpers_.pop_back();
+            pool_.update_submit_path_locked();
             wake = pool_.wake_needed_locked(pool_.idle_workers_ - pool_.sleeping_);
-          } else {
-            pool_.helpers_.push_back({&waiter, takes_deeper_than});
           }
         }
       }
@@ -368,12 +432,14 @@ class ThreadPoolCore::Helper final : public WaitHelper, public WorkerHooks {
     auto listed =
         std::find_if(pool_.helpers_.begin(), pool_.helpers_.end(),
                      [&](const BlockedHelper& helper) { return helper.waiter == &waiter; });
-    if (listed == pool_.helpers_.end()) {
+    const bool was_listed = listed != pool_.helpers_.end();
+    if (was_listed) {
+      pool_.helpers_.erase(listed);
+    } else {
       pool_.wake_pending_ = false;  // this worker now looks at the queue
-      return false;
     }
-    pool_.helpers_.erase(listed);
-    return true;
+    pool_.update_submit_path_locked();
+    return was_listed;
   }
 
   ThreadPoolCore& pool_;
@@ -397,6 +463,7 @@ class ThreadPoolCore::Worker final : public WorkerHooks {
   void call_returned(FutureCoreBase& future) noexcept override {
     if (future.has_callbacks()) return;
     MutexLock lock(pool_.mutex_);
+    pool_.drain_submitted_locked();
     if (!pool_.queue_.empty()) {
       taken_ = std::move(pool_.queue_.front());
       pool_.queue_.pop_front();
@@ -418,15 +485,23 @@ class ThreadPoolCore::Worker final : public WorkerHooks {
     std::shared_ptr<WorkItem> item;
     {
       MutexLock lock(pool_.mutex_);
-      while (pool_.queue_.empty()) {
+      for (;;) {
+        pool_.drain_submitted_locked();
+        if (!pool_.queue_.empty()) break;
         if (!counted_idle_) {
           ++pool_.idle_workers_;
           counted_idle_ = true;
         }
+        // Counted sleeping before the last look: a submit whose call that look misses
+        // sees submit_must_lock_ and wakes this worker ("Submitting without the mutex").
         ++pool_.sleeping_;
-        lock.wait(pool_.work_available_);
+        pool_.update_submit_path_locked();
+        pool_.drain_submitted_locked();
+        const bool sleeps = pool_.queue_.empty();
+        if (sleeps) lock.wait(pool_.work_available_);
         --pool_.sleeping_;
-        pool_.wake_pending_ = false;
+        if (sleeps) pool_.wake_pending_ = false;
+        pool_.update_submit_path_locked();
       }
       if (counted_idle_) {
         --pool_.idle_workers_;
@@ -517,6 +592,7 @@ void ThreadPoolCore::break_pool(const std::string& reason) {
 }
 
 std::deque<std::shared_ptr<WorkItem>> ThreadPoolCore::take_queued_calls_locked() {
+  submitted_.close_into(queue_);  // the pool takes no more calls
   std::deque<std::shared_ptr<WorkItem>> calls;
   std::deque<std::shared_ptr<WorkItem>> markers;  // the other workers still need theirs
   for (auto& item : queue_) (item ? calls : markers).push_back(std::move(item));
@@ -535,6 +611,7 @@ void ThreadPoolCore::shutdown(bool wait, bool cancel_futures) {
     }
     if (!shutdown_) {
       shutdown_ = true;
+      submitted_.close_into(queue_);  // the calls submitted so far run before the markers
       for (std::size_t i = 0; i < threads_.size(); ++i) queue_.push_back(nullptr);
     }
   }

@@ -8,6 +8,7 @@
 // still has its queue.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,7 @@
 
 #include "concurrent/futures/detail/mutex.hpp"
 #include "concurrent/futures/detail/thread_pool_work.hpp"
+#include "submitted_calls.hpp"
 
 namespace concurrent::futures {
 class Timeline;
@@ -65,10 +67,21 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   void run_item(const std::shared_ptr<WorkItem>& item, WorkerHooks& hooks,
                 const std::string& worker_name) CONCURRENT_FUTURES_EXCLUDES(mutex_);
   void break_pool(const std::string& reason) CONCURRENT_FUTURES_EXCLUDES(mutex_);
-  // Moves the queued calls out, leaving the stop markers in place.
+  // Moves the queued calls out, leaving the stop markers in place, and closes
+  // submitted_: the pool takes no more calls.
   std::deque<std::shared_ptr<WorkItem>> take_queued_calls_locked()
       CONCURRENT_FUTURES_REQUIRES(mutex_);
   bool is_own_worker() const;
+  // Moves the calls submitted without the mutex into queue_, after those queued before.
+  void drain_submitted_locked() CONCURRENT_FUTURES_REQUIRES(mutex_) {
+    submitted_.drain_into(queue_);
+  }
+  // After a submit: starts a worker if the idle ones cannot cover the queue, and says
+  // whether the caller must signal work_available_ (as wake_needed_locked).
+  bool start_or_wake_locked() CONCURRENT_FUTURES_REQUIRES(mutex_);
+  // Recomputes submit_must_lock_ from the counts below; called whenever one of them
+  // changes, before the caller looks at the queue (src/thread_pool.cpp says why).
+  void update_submit_path_locked() CONCURRENT_FUTURES_REQUIRES(mutex_);
   // Whether the caller must signal work_available_ (after unlocking) so that a sleeper
   // takes the calls no awake worker will; pokes a helping worker instead when no worker
   // sleeps.
@@ -82,7 +95,15 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   const ThreadPoolConfig config_;
   // This pool's FutureCoreBase::pool_tag(), on every future of its calls.
   const std::uint32_t tag_;
-  Mutex mutex_;
+  // Whether a submit must take the mutex after pushing to submitted_: a worker may have
+  // to be started, a sleeper or a blocked helper woken. Written under the mutex, read
+  // without it ("Submitting without the mutex" in src/thread_pool.cpp).
+  std::atomic<bool> submit_must_lock_{true};
+  SubmittedCalls submitted_;
+  // On a cache line of its own: submitting threads read tag_ and submit_must_lock_ on
+  // every call, and sharing a line with the mutex the workers take made each submit
+  // wait for that line.
+  alignas(kCacheLine) Mutex mutex_;
   std::condition_variable work_available_;
   std::deque<std::shared_ptr<WorkItem>> queue_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   std::vector<std::thread> threads_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);

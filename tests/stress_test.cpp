@@ -313,6 +313,35 @@ TEST(Stress, RecursiveForkJoinRacesHelping) {
   }
 }
 
+TEST(Stress, SubmitsWithoutTheMutexRaceWorkersFallingAsleep) {
+  // Submitters push calls without the pool's mutex while the workers run out of work and
+  // go to sleep, burst after burst: a call pushed just as the last awake worker looks at
+  // the queue for the last time must still be run (a stranded call ends its result() in
+  // a TimeoutError). Every burst waits for its results, so the workers fall asleep often.
+  for (const std::size_t workers : {1, 2, 6}) {
+    cf::ThreadPoolExecutor pool(workers);
+    const std::size_t rounds = scaled(400);
+    constexpr int kSubmitters = 3;
+    std::atomic<std::size_t> ran{0};
+    std::atomic<std::size_t> submitted{0};
+    run_together(kSubmitters, [&](int t) {
+      for (std::size_t round = 0; round < rounds; ++round) {
+        std::vector<cf::Future<std::size_t>> burst;
+        const std::size_t size = 1 + (round + static_cast<std::size_t>(t)) % 8;
+        for (std::size_t k = 0; k < size; ++k) {
+          burst.push_back(pool.submit([&ran, k] {
+            ++ran;
+            return k;
+          }));
+        }
+        submitted += size;
+        for (std::size_t k = 0; k < size; ++k) ASSERT_EQ(burst[k].result(kLongTimeout), k);
+      }
+    });
+    EXPECT_EQ(ran.load(), submitted.load()) << workers << " workers";
+  }
+}
+
 TEST(Stress, SubmitRacesShutdownWithCancel) {
   // Several threads submit while another shuts down with cancel_futures: every submit
   // either throws the shutdown error or returns a future that ends done (run or

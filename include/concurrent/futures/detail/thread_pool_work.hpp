@@ -12,6 +12,7 @@
 namespace concurrent::futures::detail {
 
 class ThreadPoolCore;
+class SubmittedCalls;
 
 // Told when a call starts: a timed call's deadline counts from then (src/call_deadlines.hpp).
 class CallStartListener {
@@ -56,6 +57,13 @@ class WorkItem {
   virtual FutureCoreBase& future() noexcept = 0;
 
   std::uint64_t timeline_id = 0;
+
+ private:
+  friend class SubmittedCalls;
+  // While the item waits in the pool's lock-free stack of submitted calls
+  // (src/submitted_calls.hpp): the next older item there, and the item's own ownership.
+  WorkItem* next_submitted_ = nullptr;
+  std::shared_ptr<WorkItem> submitted_self_;
 };
 
 // Queues `item` on `pool`, starting a worker if none is idle and fewer than max_workers
