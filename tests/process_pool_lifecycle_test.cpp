@@ -116,8 +116,8 @@ TEST_P(ProcessPoolLifecycle, ShutdownStopsSubmitsAndCanCancel) {
       EXPECT_EQ(fs[i].result(0s), i == 0 ? 0 : i * i);
     }
   }
-  // Only the calls already in a worker's hands (max_workers + kExtraQueuedCalls, if
-  // the management thread got to them) escape cancellation.
+  // Only the calls already in a worker's hands (the worker's first, as its call lengths
+  // are not yet known, if the management thread got to it) escape cancellation.
   EXPECT_GE(cancelled, 8u);
   try {
     (void)pool.submit(square, 1);

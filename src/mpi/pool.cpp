@@ -11,9 +11,9 @@
 //
 // - The process pool's format and rules: a call leaves pending_ (and becomes RUNNING,
 //   uncancellable) only when it is sent; an idle worker takes the next call, a busy one
-//   is given more (up to kMaxCallsPerWorker) only while its calls are short (kShortCall,
-//   measured by the worker and sent back with each result). Both pools track a worker's
-//   calls, and dispatch by them, with process/worker_calls.hpp.
+//   is given more (up to kMpiCallWindow's max_calls_per_worker) only while its calls are
+//   short (kShortCall, measured by the worker and sent back with each result). Both pools track a
+//   worker's calls, and dispatch by them, with process/worker_calls.hpp.
 // - Every message is whole frames; MPI keeps the messages of one sender in order, so a
 //   worker reads its configuration before its first call and the pool reads a worker's
 //   results in the order they were made.
@@ -292,10 +292,10 @@ void MPIPoolCore::run_loop() {
 
 void MPIPoolCore::dispatch() {
   const auto now = std::chrono::steady_clock::now();
-  while (in_flight_calls_ < workers_.size() + kExtraQueuedCalls) {
+  while (in_flight_calls_ < workers_.size() + kMpiCallWindow.extra_queued_calls) {
     WorkerRank* best = nullptr;
     for (WorkerRank& w : workers_) {
-      if (!w.takes_another(now)) continue;
+      if (!w.takes_another(now, kMpiCallWindow)) continue;
       if (best == nullptr || w.in_flight.size() < best->in_flight.size()) best = &w;
     }
     if (best == nullptr || !dispatch_one(*best)) return;

@@ -116,7 +116,7 @@ struct WorkerProcess : WorkerCalls {
 
   // WorkerCalls::takes_another, but never behind a call that overran its timeout.
   bool takes_another(std::chrono::steady_clock::time_point now) const {
-    return overran_seq == 0 && WorkerCalls::takes_another(now);
+    return overran_seq == 0 && WorkerCalls::takes_another(now, kProcessCallWindow);
   }
 };
 

@@ -17,7 +17,8 @@ namespace concurrent::futures::detail {
 void ProcessPoolCore::dispatch() {
   const auto now = std::chrono::steady_clock::now();
   // Requeued calls are counted in in_flight_calls_ already: they never wait for room.
-  while (!requeued_.empty() || in_flight_calls_ < max_workers_ + kExtraQueuedCalls) {
+  while (!requeued_.empty() ||
+         in_flight_calls_ < max_workers_ + kProcessCallWindow.extra_queued_calls) {
     WorkerProcess* best = nullptr;
     for (auto& w : workers_) {
       if (w->channel_closed || w->exited || w->stop_sent || w->retiring(max_tasks_) ||

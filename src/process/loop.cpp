@@ -98,9 +98,9 @@ void ProcessPoolCore::run_loop() {
       throw_errno("poll");
     }
     if (fds[0].revents & POLLIN) {
+      // One read takes the whole count (the eventfd is not in semaphore mode).
       std::uint64_t count;
-      while (::read(wakeup_.get(), &count, sizeof count) > 0) {
-      }
+      (void)!::read(wakeup_.get(), &count, sizeof count);
     }
     // Results first, then deaths: a worker's last results arrive before it is reaped.
     for (std::size_t i = 0; i < workers_.size(); ++i) {

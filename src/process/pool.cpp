@@ -16,7 +16,7 @@
 //  │ (deque, lock) │   |   │ cancel(), encode a call frame and │ ──socket─► │  decode  │
 //  └───────────────┘   |   │ queue it on the least busy worker │ ◄─socket── │  call fn │
 //        │ eventfd     |   │ (at most max_workers +            │     |    │  encode  │
-//        └─── wake-up ─┼─► │  kExtraQueuedCalls in flight)     │     |    └──────────┘
+//        └─── wake-up ─┼─► │  kProcessCallWindow in flight)    │     |    └──────────┘
 //                      |   │                                   │     |    ┌──────────┐
 //  Future::result() ◄──┼── │ read result frames, decode value, │ ◄─socket─► worker 1 │
 //                      |   │ set_result / set_exception        │     |    └──────────┘
@@ -50,7 +50,7 @@
 //   overruns its CallOptions::timeout gets its worker killed (SIGKILL) the same way, as
 //   the pool's own act rather than a crash (timeouts.cpp).
 // - Fair dispatch: an idle worker always gets the next call; a busy one gets more (up
-//   to kMaxCallsPerWorker) only while its calls are short (kShortCall, measured by the
+//   to kProcessCallWindow) only while its calls are short (kShortCall, measured by the
 //   worker and sent back with each result). Short calls are batched for throughput;
 //   a long call never waits behind another while a worker idles.
 // - Latency: a round trip of a small call through the management thread costs four
@@ -72,7 +72,7 @@
 //   pool.cpp         this overview; the executor's members; submit, shutdown, kill
 //                    (what user threads call on the core)
 //   core.hpp         ProcessPoolCore and its workers' bookkeeping: who owns which member,
-//                    the dispatch constants (kExtraQueuedCalls, kShortCall, ...)
+//                    the dispatch constants (kProcessCallWindow, kShortCall, ...)
 //   startup.cpp      options, the configuration message, starting a worker
 //   loop.cpp         the management thread's poll loop
 //   dispatch.cpp     choosing a worker, writing calls, reading sockets, and the idle

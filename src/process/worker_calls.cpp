@@ -25,9 +25,10 @@ void encode_call_frame(std::string& out, std::uint64_t seq, const ProcessCall& c
   writer.finish();
 }
 
-bool WorkerCalls::takes_another(std::chrono::steady_clock::time_point now) const {
+bool WorkerCalls::takes_another(std::chrono::steady_clock::time_point now,
+                                const CallWindow& window) const {
   if (in_flight.empty()) return true;
-  if (in_flight.size() >= kMaxCallsPerWorker) return false;
+  if (in_flight.size() >= window.max_calls_per_worker) return false;
   return last_call && *last_call < kShortCall && now - front_since < kShortCall;
 }
 

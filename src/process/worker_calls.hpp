@@ -19,17 +19,27 @@
 
 namespace concurrent::futures::detail {
 
-// Calls written to workers but not finished, beyond one per worker: the call queue
-// holds at most max_workers + kExtraQueuedCalls calls. A call in a worker's queue is
-// already RUNNING and can no longer be cancelled, and it is lost with the worker if that
-// dies; in exchange a worker finds its next call already waiting instead of idling for a
-// round trip through the management thread, and the management thread moves calls and
-// results in batches (one send, one recv for several). CPython uses 1
-// (EXTRA_QUEUED_CALLS); 4 roughly doubles the throughput of small calls here.
-inline constexpr std::size_t kExtraQueuedCalls = 4;
-// No worker holds more than this many unfinished calls, so that a long call does not
-// keep short ones waiting behind it while other workers idle.
-inline constexpr std::size_t kMaxCallsPerWorker = 4;
+// How many calls a pool keeps written to its workers and not yet finished. A call in a
+// worker's queue is already RUNNING and can no longer be cancelled, and it is lost with
+// the worker if that dies; in exchange a worker finds its next call already waiting
+// instead of idling for a round trip through the management thread, and the management
+// thread moves calls and results in batches (one send, one recv for several).
+struct CallWindow {
+  // Beyond one per worker, across the pool: at most workers + this many. CPython uses 1
+  // (EXTRA_QUEUED_CALLS).
+  std::size_t extra_queued_calls;
+  // No worker holds more than this many, so that a long call does not keep short ones
+  // waiting behind it while other workers idle.
+  std::size_t max_calls_per_worker;
+};
+// The process pool's: 20,000 no-op submits on 2 workers ran 1.8x faster than with 4 and
+// 4 (105 k to 190 k calls/s on 2 CPUs), whose workers ran dry between two of the
+// management thread's trips; 16 and 16 gained nothing more.
+inline constexpr CallWindow kProcessCallWindow{.extra_queued_calls = 16, .max_calls_per_worker = 8};
+// The MPI pool's. With the process pool's window its submits doubled too, but the round
+// trip of one call after such a burst went from 20 us to 130-970 us (bench/mpi, 3 ranks
+// on 2 CPUs), so it keeps 4 and 4 until that is understood.
+inline constexpr CallWindow kMpiCallWindow{.extra_queued_calls = 4, .max_calls_per_worker = 4};
 // Fair dispatch: a worker that is busy is given a further call only while its calls are
 // short, that is, while its last finished call ran (in the worker) for less than this
 // and its current one has not yet run this long. Long calls (and calls on a worker
@@ -37,7 +47,7 @@ inline constexpr std::size_t kMaxCallsPerWorker = 4;
 // in pending_ otherwise, as in CPython, whose shared call queue any free worker takes
 // from: 15 calls of 0.5 s on 5 workers take 1.5 s, not 2 s. Larger: calls up to this
 // long may still queue behind one another, so a worker may idle for up to about
-// (kMaxCallsPerWorker - 1) x kShortCall while another still holds work. Smaller: fewer
+// (max_calls_per_worker - 1) x kShortCall while another still holds work. Smaller: fewer
 // calls are batched, and each unbatched call leaves its worker waiting for a round trip
 // through the management thread (10-50 us) before its next one.
 inline constexpr std::chrono::microseconds kShortCall{200};
@@ -67,8 +77,9 @@ struct WorkerCalls {
   std::chrono::steady_clock::time_point front_since{};
 
   // Whether a further call may be queued behind the ones this worker holds (see
-  // kShortCall). An idle worker always takes one.
-  bool takes_another(std::chrono::steady_clock::time_point now) const;
+  // kShortCall), which may be at most `window`.max_calls_per_worker. An idle worker
+  // always takes one.
+  bool takes_another(std::chrono::steady_clock::time_point now, const CallWindow& window) const;
   // Records `flight`, just written to the worker; if it held no call, it begins this one now.
   void add(InFlight flight);
   // The call that `r` answers: the first one held. Throws wire::WireError if it holds
