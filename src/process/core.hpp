@@ -65,9 +65,10 @@ struct WorkerProcess;
 
 // The idle fast path. While the pool is idle (no call in flight or queued) and the
 // management thread blocks in poll(), it lends one idle worker's socket to the next
-// submit: that submit writes its call frame there itself, under mutex_, and does not wake
-// the management thread, which the worker's result wakes instead (one wake-up fewer per
-// round trip). Only that poll() is lent: the thread takes the worker back (reclaim) as soon
+// submit: that submit writes its call frame there itself, under mutex_, so the worker
+// wakes at once; the management thread is woken beside it to spin for the result when
+// the worker's calls are short (wake_to_spin), else by the result. Only that poll() is
+// lent: the thread takes the worker back (reclaim) as soon
 // as poll() returns, for whatever reason, and only then puts the call in the worker's
 // in_flight, so that none of its own bookkeeping is ever shared.
 struct LentChannel {
@@ -75,10 +76,13 @@ struct LentChannel {
   WorkerProcess* worker = nullptr;
   int fd = -1;            // its socket (the parent's end, non-blocking)
   std::uint64_t seq = 0;  // the seq the call written there takes
-  bool taken = false;     // a submit wrote (or began to write) its call there
-  InFlight flight;        // that call, RUNNING since it was written
-  std::string frame;      // its call frame (the buffer is kept from call to call)
-  std::size_t sent = 0;   // how much of it the submit wrote; the thread writes the rest
+  // The submit wakes the management thread after all, to spin for the result
+  // (submit_direct says why): the worker's calls are short enough for it to pay.
+  bool wake_to_spin = false;
+  bool taken = false;    // a submit wrote (or began to write) its call there
+  InFlight flight;       // that call, RUNNING since it was written
+  std::string frame;     // its call frame (the buffer is kept from call to call)
+  std::size_t sent = 0;  // how much of it the submit wrote; the thread writes the rest
   std::chrono::steady_clock::time_point written_at{};
 };
 

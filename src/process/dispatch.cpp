@@ -87,6 +87,9 @@ bool ProcessPoolCore::lend() {
   lent_.worker = idle;
   lent_.fd = idle->channel.get();
   lent_.seq = next_seq_;
+  // As worth_spinning() will judge once the call is booked: one busy worker beside this
+  // thread fits the CPUs, and the worker's calls are short.
+  lent_.wake_to_spin = idle->last_call && *idle->last_call < kSpinForResult && 2 <= cpus_;
   return true;
 }
 
@@ -117,6 +120,11 @@ bool ProcessPoolCore::submit_direct(ProcessCall& call, bool& wake_manager) {
   // A full socket or a dead worker: the management thread writes the rest, or finds out
   // how the worker died.
   if (!send_some(lent_.fd, lent_.frame, lent_.sent, closed)) wake_manager = true;
+  // Woken now, the management thread wakes while the worker does and runs the call, and
+  // spins for the result (kSpinForResult): the result then finds it awake, and the round
+  // trip waits for two wake-ups (worker, caller), not three. Left asleep, it is woken by
+  // the result, after the worker's wake-up and before the caller's.
+  if (lent_.wake_to_spin) wake_manager = true;
   return true;
 }
 

@@ -36,10 +36,11 @@
 //   poll(), it lends one idle worker's socket (LentChannel in core.hpp). The next submit
 //   (untimed, with at most kDirectCallBytes of arguments, none pending before it) writes
 //   its call frame there itself, under the lock that guards pending_, instead of queueing
-//   it and writing the eventfd: the worker's result is the management thread's next
-//   wake-up. As soon as poll() returns, the thread takes the worker back and books the
-//   call as if it had written it, so dispatch, deaths, timeouts and shutdown see one kind
-//   of call. One call per idle spell takes this path; those behind it queue as usual.
+//   it for the management thread: the worker wakes first. (The thread is woken too, to
+//   be awake for the result, when the worker's calls are short.) As soon as poll() returns, the
+//   thread takes the worker back and books the call as if it had written it, so dispatch, deaths,
+//   timeouts and shutdown see one kind of call. One call per idle spell takes this path; those
+//   behind it queue as usual.
 // - A worker's death shows up as its pidfd becoming readable (pidfd_open, Linux 5.3+).
 //   The management thread first drains whatever results the worker managed to send,
 //   then reaps it to learn how it died. The call it was running is the first it holds
@@ -54,7 +55,8 @@
 //   worker and sent back with each result). Short calls are batched for throughput;
 //   a long call never waits behind another while a worker idles.
 // - Latency: a round trip of a small call through the management thread costs four
-//   wake-ups (eventfd, worker, result, user); the idle fast path takes out the first.
+//   wake-ups (eventfd, worker, result, user); the idle fast path takes the first out
+//   and, for short calls, wakes this thread beside the worker rather than after it.
 //   Workers spin briefly for their next call while calls come back-to-back
 //   (kSpinForCall), and this thread spins briefly for results when a spare CPU allows it
 //   (kSpinForResult), which removes two of them while calls keep coming.
