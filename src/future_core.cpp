@@ -6,6 +6,7 @@
 #include <string>
 
 #include "demangle.hpp"
+#include "process/own_result.hpp"
 #include "waiter.hpp"
 
 namespace concurrent::futures {
@@ -105,6 +106,8 @@ std::string FutureCoreBase::repr(const std::type_info* value_type) const {
 bool FutureCoreBase::wait_until(Clock::time_point deadline) const {
   if (done()) return true;
   if (deadline <= Clock::now()) return false;
+  // A submit to an idle process pool: this thread may read the result itself.
+  if (pool_tag_ == kOutOfProcessCompleter && read_own_result(*this, deadline)) return true;
   Waiter waiter(Waiter::WakeOn::any, 1);
   WaitLink link{.waiter = &waiter};
   if (!this->link(link)) return true;

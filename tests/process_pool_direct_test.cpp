@@ -9,15 +9,18 @@
 #include <barrier>
 #include <cstddef>
 #include <latch>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "concurrent/futures/process_pool.hpp"
+#include "process_gate.hpp"
 #include "process_pool_test_util.hpp"
 
 namespace cf = concurrent::futures;
+namespace cft = concurrent::futures::test;
 using namespace std::chrono_literals;
 
 namespace {
@@ -195,6 +198,104 @@ TEST_P(ProcessPoolDirect, SubmitsRacingKillWorkersEndWithTheirValueCancelledOrBr
     threads.clear();
     EXPECT_EQ(wrong.load(), 0);
   }
+}
+
+// Reading one's own result (src/process/own_result.cpp): a thread that submits to an
+// idle pool and then waits reads the result from the worker's socket itself, so the
+// future's done-callbacks run on it, inside result(), not on the management thread. A
+// new pool's first calls may go through the management thread, and any call may when
+// the thread is late; if none of 50 finished this way, the path is gone.
+TEST_P(ProcessPoolDirect, AThreadWaitingForItsOwnCallReadsTheResultItself) {
+  cf::ProcessPoolExecutor pool(options(1));
+  struct Round {
+    std::atomic<bool> adding{true};
+    std::atomic<bool> finished_here{false};
+  };
+  const std::thread::id self = std::this_thread::get_id();
+  int read_here = 0;
+  for (int r = 0; r < 50; ++r) {
+    auto round = std::make_shared<Round>();
+    cf::Future<int> f = pool.submit(square, r);
+    f.add_done_callback([round, self](const cf::Future<int>&) {
+      round->finished_here = !round->adding && std::this_thread::get_id() == self;
+    });
+    round->adding = false;
+    EXPECT_EQ(f.result(kLongTimeout), r * r);
+    if (round->finished_here) ++read_here;
+  }
+  EXPECT_GT(read_here, 0);
+}
+
+// A wait for its own call that times out leaves the result to the management thread:
+// the call still finishes, and the calls after it too.
+TEST_P(ProcessPoolDirect, AWaitForItsOwnCallThatTimesOutLeavesTheResultToThePool) {
+  cft::ProcessGate gate;
+  cf::ProcessPoolExecutor pool(options(1));
+  for (int r = 0; r < 5; ++r) {
+    const std::string name = "call" + std::to_string(r);
+    cf::Future<int> f = pool.submit(cft::gated_call, gate.dir(), name);
+    EXPECT_THROW((void)f.result(1ms), cf::TimeoutError) << "its gate is closed";
+    gate.open(name);
+    EXPECT_GT(f.result(kLongTimeout), 0);
+    EXPECT_EQ(pool.submit(square, r).result(kLongTimeout), r * r);
+  }
+}
+
+// A call to an idle pool that nobody waits for is read by the management thread.
+TEST_P(ProcessPoolDirect, ACallNobodyWaitsForFinishesAllTheSame) {
+  cf::ProcessPoolExecutor pool(options(1));
+  for (int r = 0; r < static_cast<int>(scaled(20)); ++r) {
+    auto seen = std::make_shared<cf::Promise<int>>();
+    pool.submit(square, r).add_done_callback(
+        [seen](const cf::Future<int>& f) { seen->set_result(f.result()); });
+    EXPECT_EQ(seen->get_future().result(kLongTimeout), r * r);
+  }
+}
+
+// While this thread reads its own call's result, another thread's submit makes the
+// management thread take the worker back from it; both calls return their values.
+TEST_P(ProcessPoolDirect, ASubmitWhileAThreadReadsItsOwnResultTakesTheWorkerBack) {
+  cft::ProcessGate gate;
+  cf::ProcessPoolExecutor pool(options(1));
+  for (int r = 0; r < static_cast<int>(scaled(5)); ++r) {
+    const std::string name = "call" + std::to_string(r);
+    cf::Future<int> gated = pool.submit(cft::gated_call, gate.dir(), name);
+    std::atomic<bool> other_ok{false};
+    std::jthread other([&] {
+      if (gate.wait_started(name) == 0) return;
+      cf::Future<int> f = pool.submit(square, r);
+      gate.open(name);
+      other_ok = returns(f, r * r);
+    });
+    EXPECT_GT(gated.result(kLongTimeout), 0);
+    other.join();
+    EXPECT_TRUE(other_ok.load());
+  }
+}
+
+// Threads that each submit and wait, on one worker, race for the lent socket and for
+// taking it back, against a thread whose waits time out; every call returns its value.
+TEST_P(ProcessPoolDirect, ThreadsReadingTheirOwnResultsRaceEachOtherAndTimeouts) {
+  cf::ProcessPoolExecutor pool(options(1));
+  const int calls = static_cast<int>(scaled(300));
+  std::atomic<int> wrong{0};
+  std::vector<std::jthread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < calls; ++i) {
+        cf::Future<int> f = pool.submit(square, i);
+        if (t == 0) {
+          try {
+            (void)f.result(std::chrono::microseconds(i % 3 * 50));
+          } catch (const cf::TimeoutError&) {
+          }
+        }
+        if (!returns(f, i * i)) ++wrong;
+      }
+    });
+  }
+  threads.clear();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -39,6 +40,12 @@ namespace concurrent::futures::detail {
 // worker. Longer: catches slower calls, burns more CPU when a result is late. Zero:
 // never spin. (Workers spin the same way for their next call, kSpinForCall.)
 inline constexpr std::chrono::microseconds kSpinForResult{50};
+// When a result for the idle fast path's call arrives before the thread that will wait
+// for it has begun to read it (the worker ran on that thread's CPU between its submit
+// and its wait, say), the management thread leaves it to that thread for this long
+// before it reads it itself. Longer: a later wait still reads its own result; a call
+// nobody waits for finishes later by up to this much.
+inline constexpr std::chrono::microseconds kOwnResultGrace{50};
 // Bytes read from a worker's socket per read(). Larger: fewer system calls for big
 // results; smaller: less memory per worker.
 inline constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
@@ -66,24 +73,41 @@ struct WorkerProcess;
 // The idle fast path. While the pool is idle (no call in flight or queued) and the
 // management thread blocks in poll(), it lends one idle worker's socket to the next
 // submit: that submit writes its call frame there itself, under mutex_, so the worker
-// wakes at once; the management thread is woken beside it to spin for the result when
-// the worker's calls are short (wake_to_spin), else by the result. Only that poll() is
-// lent: the thread takes the worker back (reclaim) as soon
-// as poll() returns, for whatever reason, and only then puts the call in the worker's
-// in_flight, so that none of its own bookkeeping is ever shared.
+// wakes at once. The thread that then waits for the call's future may read the result
+// from the socket itself and finish the future (own_result.cpp), so that a round trip to
+// an idle pool wakes two threads, the worker and the caller, like a pipe's ping-pong;
+// the calls it so answers leave the worker lent for the next submit. The management
+// thread watches the lent socket through lent_epoll_, which the reading thread empties
+// while it reads, so a result it reads does not wake the management thread too. If no
+// thread reads the result, the management thread does. Only that poll() is lent: the
+// thread takes the worker back (reclaim), first asking a reading thread to let go, as
+// soon as poll() returns, for whatever reason, and only then books a call still
+// unanswered in the worker's in_flight, so that none of its own bookkeeping is ever
+// shared.
 struct LentChannel {
   // The lent worker; null when nothing is lent. Only the management thread dereferences it.
   WorkerProcess* worker = nullptr;
-  int fd = -1;            // its socket (the parent's end, non-blocking)
-  std::uint64_t seq = 0;  // the seq the call written there takes
-  // The submit wakes the management thread after all, to spin for the result
-  // (submit_direct says why): the worker's calls are short enough for it to pay.
-  bool wake_to_spin = false;
+  int fd = -1;                       // its socket (the parent's end, non-blocking)
+  pid_t pid = -1;                    // its pid, for the timeline
+  wire::FrameDecoder* in = nullptr;  // its decoder: a reading thread's while it reads
+  std::uint64_t seq = 0;             // the seq the call written there takes
+  // How many more calls it may take before it retires (ProcessPoolOptions::max_tasks_per_child).
+  std::optional<std::size_t> calls_left;
   bool taken = false;    // a submit wrote (or began to write) its call there
   InFlight flight;       // that call, RUNNING since it was written
   std::string frame;     // its call frame (the buffer is kept from call to call)
   std::size_t sent = 0;  // how much of it the submit wrote; the thread writes the rest
   std::chrono::steady_clock::time_point written_at{};
+  // The call's future if it has one item (only such a call's result is read by the
+  // thread waiting for it), else null.
+  const FutureCoreBase* future = nullptr;
+  bool watched = false;  // the socket is in lent_epoll_
+  bool reading = false;  // a waiting thread reads the socket (reading_stopped_ says when it stops)
+  bool give_back = false;      // the management thread asked it to stop (reader_wakeup_)
+  bool manager_waits = false;  // the management thread waits on reading_stopped_
+  // The calls waiting threads answered while it was lent, and how long the last one ran.
+  std::size_t answered = 0;
+  std::chrono::nanoseconds last_call{};
 };
 
 // A worker process as the management thread tracks it (its calls: WorkerCalls).
@@ -156,6 +180,12 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   std::size_t max_workers() const { return max_workers_; }
   // Called by the executor's destructor after shutdown(true).
   void release_thread();
+  // own_result.cpp: the thread waiting for `future` reads its result from the lent socket
+  // and finishes it, if it is the lent call's, until `deadline`. False if it did not
+  // finish it (it is not that call's, another thread reads it, the deadline passed, the
+  // management thread took the worker back, or the message is one to leave to it).
+  bool read_own_result(const FutureCoreBase& future, std::chrono::steady_clock::time_point deadline)
+      CONCURRENT_FUTURES_EXCLUDES(mutex_);
 
  private:
   // startup.cpp
@@ -170,10 +200,19 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   // poll(), reclaim() as soon as poll() returns. submit_direct() is the submit's side:
   // false if `call` cannot take it (nothing lent, or the call is timed or large), else it
   // took `call` and wrote what the socket took, and sets `wake_manager` if the
-  // management thread must write the rest. lend() says whether it lent a worker (only
-  // then is there anything to reclaim).
-  bool lend() CONCURRENT_FUTURES_EXCLUDES(mutex_);
-  void reclaim() CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  // management thread must write the rest. lend() returns the index of the worker it
+  // lent, if any (only then is there anything to reclaim).
+  std::optional<std::size_t> lend() CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  // `result_arrived`: poll() returned because the lent socket became readable.
+  void reclaim(bool result_arrived) CONCURRENT_FUTURES_EXCLUDES(mutex_);
+  // own_result.cpp: puts the lent socket in lent_epoll_ or takes it out; false if the
+  // kernel had no memory for it (nothing changed).
+  bool watch_lent(bool watch) CONCURRENT_FUTURES_REQUIRES(mutex_);
+  // Gives a thread that may wait for the lent call kOwnResultGrace to read the result
+  // that has arrived for it (the worker may have run on its CPU between its submit and
+  // its wait), then asks a thread still reading the lent socket to stop, and waits until
+  // it has.
+  void stop_reading(MutexLock& lock, bool result_arrived) CONCURRENT_FUTURES_REQUIRES(mutex_);
   bool submit_direct(ProcessCall& call, bool& wake_manager) CONCURRENT_FUTURES_REQUIRES(mutex_);
   // Whether a call written now may have to be sent again, to another worker, if its
   // worker dies before it starts (OnWorkerDeath::replace, or once a timed call was
@@ -187,10 +226,14 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   // written, the socket is full (false) or closed (false, and `closed` set).
   static bool send_some(int fd, const std::string& buffer, std::size_t& sent, bool& closed);
   void read_channel(WorkerProcess& w);
+  // Handles the complete frames `w` has received; false if that broke the pool.
+  bool handle_frames(WorkerProcess& w);
   void send_stop(WorkerProcess& w);
   // results.cpp
   void handle_frame(WorkerProcess& w, wire::MessageType type, std::string_view payload);
   void start_serving(WorkerProcess& w);
+  // Shows `flight`'s items, which `r` answers, running on worker `pid` (if there is a timeline).
+  void record_run(const InFlight& flight, pid_t pid, const wire::ResultFrame& r);
   // deaths.cpp
   void handle_exit(std::size_t index);
   ExitStatus reap(WorkerProcess& w);  // once; later calls return the same status
@@ -225,6 +268,7 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   void settle_kill(std::size_t index, const ExitStatus& status);
 
   void wake() CONCURRENT_FUTURES_EXCLUDES(mutex_);
+
   bool broken() const CONCURRENT_FUTURES_EXCLUDES(mutex_);
   // Throws std::runtime_error after shutdown, BrokenProcessPool once broken.
   void throw_if_closed() const CONCURRENT_FUTURES_REQUIRES(mutex_);
@@ -251,7 +295,9 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   std::size_t crash_strikes_ = 0;  // see kCrashLoopStrikes
   bool stopping_ = false;          // no more pending work will come: stop idle workers
 
-  UniqueFd wakeup_;  // eventfd
+  UniqueFd wakeup_;         // eventfd
+  UniqueFd lent_epoll_;     // holds the lent socket while no thread reads it (LentChannel)
+  UniqueFd reader_wakeup_;  // eventfd: tells a thread reading the lent socket to stop
   ManagerThread manager_;
 
   mutable Mutex mutex_;
@@ -268,6 +314,8 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   // removed (under the lock) before its pidfd is closed.
   std::vector<std::pair<pid_t, int>> live_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
   LentChannel lent_ CONCURRENT_FUTURES_GUARDED_BY(mutex_);
+  // A thread reading the lent socket stopped, while lent_.manager_waits.
+  std::condition_variable reading_stopped_;
 };
 
 }  // namespace concurrent::futures::detail

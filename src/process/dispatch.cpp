@@ -71,30 +71,37 @@ bool ProcessPoolCore::dispatch_one(WorkerProcess& w) {
   return true;
 }
 
-bool ProcessPoolCore::lend() {
-  if (in_flight_calls_ != 0 || !requeued_.empty() || stopping_) return false;
-  WorkerProcess* idle = nullptr;
-  for (auto& w : workers_) {
-    if (w->serving && !w->channel_closed && !w->exited && !w->stop_sent &&
-        !w->retiring(max_tasks_) && w->overran_seq == 0 && w->out.empty()) {
-      idle = w.get();
-      break;
+std::optional<std::size_t> ProcessPoolCore::lend() {
+  if (in_flight_calls_ != 0 || !requeued_.empty() || stopping_) return std::nullopt;
+  std::optional<std::size_t> idle;
+  for (std::size_t i = 0; i < workers_.size() && !idle; ++i) {
+    const WorkerProcess& w = *workers_[i];
+    if (w.serving && !w.channel_closed && !w.exited && !w.stop_sent && !w.retiring(max_tasks_) &&
+        w.overran_seq == 0 && w.out.empty()) {
+      idle = i;
     }
   }
-  if (idle == nullptr) return false;
+  if (!idle) return std::nullopt;
+  WorkerProcess& w = *workers_[*idle];
   MutexLock lock(mutex_);
-  if (!pending_.empty() || shutdown_ || !broken_.empty()) return false;
-  lent_.worker = idle;
-  lent_.fd = idle->channel.get();
+  if (!pending_.empty() || shutdown_ || !broken_.empty()) return std::nullopt;
+  lent_.worker = &w;
+  lent_.fd = w.channel.get();
+  lent_.pid = w.pid;
+  lent_.in = &w.in;
   lent_.seq = next_seq_;
-  // As worth_spinning() will judge once the call is booked: one busy worker beside this
-  // thread fits the CPUs, and the worker's calls are short.
-  lent_.wake_to_spin = idle->last_call && *idle->last_call < kSpinForResult && 2 <= cpus_;
-  return true;
+  lent_.calls_left.reset();
+  if (max_tasks_) lent_.calls_left = *max_tasks_ - w.calls_sent;
+  if (!watch_lent(true)) {
+    lent_.worker = nullptr;
+    return std::nullopt;
+  }
+  return idle;
 }
 
 bool ProcessPoolCore::submit_direct(ProcessCall& call, bool& wake_manager) {
   if (lent_.worker == nullptr || lent_.taken || call.timeout || !pending_.empty() ||
+      (lent_.calls_left && lent_.answered >= *lent_.calls_left) ||
       call.args.size() + call.fn_bytes.size() > kDirectCallBytes) {
     return false;
   }
@@ -112,6 +119,7 @@ bool ProcessPoolCore::submit_direct(ProcessCall& call, bool& wake_manager) {
   flight.indices.clear();
   flight.call->sink->start(flight.indices);
   if (!calls_may_be_resent()) drop_arguments(*flight.call);
+  lent_.future = flight.indices.size() == 1 ? flight.call->sink->single_item_future() : nullptr;
   lent_.taken = true;
   lent_.flight = std::move(flight);
   lent_.written_at = std::chrono::steady_clock::now();
@@ -120,33 +128,51 @@ bool ProcessPoolCore::submit_direct(ProcessCall& call, bool& wake_manager) {
   // A full socket or a dead worker: the management thread writes the rest, or finds out
   // how the worker died.
   if (!send_some(lent_.fd, lent_.frame, lent_.sent, closed)) wake_manager = true;
-  // Woken now, the management thread wakes while the worker does and runs the call, and
-  // spins for the result (kSpinForResult): the result then finds it awake, and the round
-  // trip waits for two wake-ups (worker, caller), not three. Left asleep, it is woken by
-  // the result, after the worker's wake-up and before the caller's.
-  if (lent_.wake_to_spin) wake_manager = true;
   return true;
 }
 
-void ProcessPoolCore::reclaim() {
+void ProcessPoolCore::reclaim(bool result_arrived) {
   WorkerProcess* w = nullptr;
   InFlight flight;
+  bool taken = false;
+  std::size_t answered = 0;
+  std::chrono::nanoseconds last_call{};
   std::chrono::steady_clock::time_point written_at;
   {
     MutexLock lock(mutex_);
+    stop_reading(lock, result_arrived);
+    (void)watch_lent(false);
+    lent_.watched = false;  // a failed removal leaves a watch that closing the socket ends
     w = std::exchange(lent_.worker, nullptr);
-    if (!std::exchange(lent_.taken, false)) return;
-    flight = std::exchange(lent_.flight, InFlight());
-    written_at = lent_.written_at;
-    w->out.append(lent_.frame, lent_.sent);
-    lent_.frame.clear();  // holds the user's arguments no longer than the call does
+    next_seq_ = lent_.seq;
+    answered = std::exchange(lent_.answered, 0);
+    last_call = lent_.last_call;
+    lent_.future = nullptr;
+    taken = std::exchange(lent_.taken, false);
+    if (taken) {
+      flight = std::exchange(lent_.flight, InFlight());
+      written_at = lent_.written_at;
+      w->out.append(lent_.frame, lent_.sent);
+      lent_.frame.clear();  // holds the user's arguments no longer than the call does
+    }
   }
-  ++next_seq_;  // the seq lend() offered
-  ++in_flight_calls_;
-  w->add(std::move(flight));
-  w->front_since = written_at;  // it held no call: this one began when it was written
-  ++w->calls_sent;
-  flush_out(*w);
+  if (answered > 0) {  // as handle_frame() would have booked them
+    w->calls_sent += answered;
+    w->last_call = last_call;
+    w->finished_a_call = true;
+    crash_strikes_ = 0;
+  }
+  if (taken) {
+    ++next_seq_;  // the seq lend() offered
+    ++in_flight_calls_;
+    w->add(std::move(flight));
+    w->front_since = written_at;  // it held no call: this one began when it was written
+    ++w->calls_sent;
+    flush_out(*w);
+  }
+  // Frames a reading thread left to this thread (own_result.cpp); the loop sees if they
+  // broke the pool.
+  if (!w->in.empty()) (void)handle_frames(*w);
 }
 
 bool ProcessPoolCore::send_some(int fd, const std::string& buffer, std::size_t& sent,
@@ -189,21 +215,7 @@ void ProcessPoolCore::read_channel(WorkerProcess& w) {
     const ssize_t n = ::recv(w.channel.get(), buffer, kReadChunk, MSG_DONTWAIT);
     if (n > 0) {
       w.in.commit(static_cast<std::size_t>(n));
-      wire::MessageType type;
-      std::string_view payload;
-      try {
-        while (w.in.next(type, payload)) {
-          handle_frame(w, type, payload);
-          if (broken()) return;
-        }
-      } catch (const wire::WireError& e) {
-        (void)pidfd_send_signal(w.pidfd.get(), SIGKILL);
-        break_pool(fmt::format("worker process {} sent a message the pool cannot read ({})", w.pid,
-                               e.what()),
-                   false);
-        return;
-      }
-      if (static_cast<std::size_t>(n) < kReadChunk) return;
+      if (!handle_frames(w) || static_cast<std::size_t>(n) < kReadChunk) return;
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -215,6 +227,24 @@ void ProcessPoolCore::read_channel(WorkerProcess& w) {
       return;
     }
   }
+}
+
+bool ProcessPoolCore::handle_frames(WorkerProcess& w) {
+  wire::MessageType type;
+  std::string_view payload;
+  try {
+    while (w.in.next(type, payload)) {
+      handle_frame(w, type, payload);
+      if (broken()) return false;
+    }
+  } catch (const wire::WireError& e) {
+    (void)pidfd_send_signal(w.pidfd.get(), SIGKILL);
+    break_pool(
+        fmt::format("worker process {} sent a message the pool cannot read ({})", w.pid, e.what()),
+        false);
+    return false;
+  }
+  return true;
 }
 
 void ProcessPoolCore::send_stop(WorkerProcess& w) {

@@ -46,10 +46,11 @@ void write_all(int fd, const void* data, std::size_t n);
 // Throws std::system_error(errno, what).
 [[noreturn]] void throw_errno(const char* what);
 
-// What a pool holds while it runs: an eventfd, and per worker its socket and pidfd (plus
-// the fork server's socket); while it starts a worker, one more (the worker's end).
+// What a pool holds while it runs: two eventfds and an epoll instance, and per worker its
+// socket and pidfd (plus the fork server's socket); while it starts a worker, one more
+// (the worker's end).
 inline constexpr std::size_t kDescriptorsPerWorker = 2;
-inline constexpr std::size_t kDescriptorsPerPool = 3;
+inline constexpr std::size_t kDescriptorsPerPool = 5;
 
 // Like throw_errno, for a call (`what`) that failed while a pool of `workers` workers
 // started: if errno says it ran out of descriptors (EMFILE, ENFILE), the message says

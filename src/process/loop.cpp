@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "process/core.hpp"
 
@@ -89,9 +90,15 @@ void ProcessPoolCore::run_loop() {
       } while (std::chrono::steady_clock::now() - start < kSpinForResult);
     }
     if (n == 0) {
-      const bool lent = timeout != 0 && lend();
+      const std::optional<std::size_t> lent = timeout != 0 ? lend() : std::nullopt;
+      // The lent socket is watched through lent_epoll_ (LentChannel says why).
+      pollfd* lent_channel = lent ? &fds[1 + 2 * *lent] : nullptr;
+      if (lent_channel != nullptr) lent_channel->fd = lent_epoll_.get();
       n = ::poll(fds.data(), fds.size(), timeout);
-      if (lent) reclaim();
+      if (lent_channel != nullptr) {
+        lent_channel->fd = workers_[*lent]->channel.get();
+        reclaim(n > 0 && (lent_channel->revents & POLLIN) != 0);
+      }
     }
     if (n < 0) {
       if (errno == EINTR) continue;

@@ -36,11 +36,12 @@
 //   poll(), it lends one idle worker's socket (LentChannel in core.hpp). The next submit
 //   (untimed, with at most kDirectCallBytes of arguments, none pending before it) writes
 //   its call frame there itself, under the lock that guards pending_, instead of queueing
-//   it for the management thread: the worker wakes first. (The thread is woken too, to
-//   be awake for the result, when the worker's calls are short.) As soon as poll() returns, the
-//   thread takes the worker back and books the call as if it had written it, so dispatch, deaths,
-//   timeouts and shutdown see one kind of call. One call per idle spell takes this path; those
-//   behind it queue as usual.
+//   it for the management thread: the worker wakes first. The thread that waits for the
+//   call then reads the result from the socket itself (own_result.cpp), and the worker
+//   stays lent for the next such call. As soon as poll() returns, the management thread
+//   takes the worker back (asking a thread that reads to let go) and books a call still
+//   unanswered as if it had written it, so dispatch, deaths, timeouts and shutdown see
+//   one kind of call. While one call is out this way, the calls behind it queue as usual.
 // - A worker's death shows up as its pidfd becoming readable (pidfd_open, Linux 5.3+).
 //   The management thread first drains whatever results the worker managed to send,
 //   then reaps it to learn how it died. The call it was running is the first it holds
@@ -55,16 +56,17 @@
 //   worker and sent back with each result). Short calls are batched for throughput;
 //   a long call never waits behind another while a worker idles.
 // - Latency: a round trip of a small call through the management thread costs four
-//   wake-ups (eventfd, worker, result, user); the idle fast path takes the first out
-//   and, for short calls, wakes this thread beside the worker rather than after it.
+//   wake-ups (eventfd, worker, result, user); on the idle fast path it costs two (worker,
+//   user), like a pipe's ping-pong.
 //   Workers spin briefly for their next call while calls come back-to-back
 //   (kSpinForCall), and this thread spins briefly for results when a spare CPU allows it
 //   (kSpinForResult), which removes two of them while calls keep coming.
 // - A call leaves pending_ (and becomes RUNNING, uncancellable) only when it is
 //   written to a worker, so cancel() and shutdown(cancel_futures=true) reach every call
 //   that is not yet in a worker's hands.
-// - Done-callbacks run on the management thread. They may submit (that only takes the
-//   pending_ lock); shutdown(true) from one does not join the thread it runs on.
+// - Done-callbacks run on the management thread, or on a thread that read its own result.
+//   They may submit (that only takes the pending_ lock); shutdown(true) from one does not
+//   join the thread it runs on.
 // - fork: all workers are forked in the constructor before the management thread
 //   exists (gh-90622). forkserver: a server process, started (spawned) once per pool,
 //   forks the workers on request; it is single-threaded, so forking it is safe at any
@@ -79,6 +81,7 @@
 //   loop.cpp         the management thread's poll loop
 //   dispatch.cpp     choosing a worker, writing calls, reading sockets, and the idle
 //                    fast path (lending a worker's socket to a submit)
+//   own_result.cpp   the idle fast path's other half: the waiting thread reads its result
 //   results.cpp      matching results to calls and finishing their futures
 //   worker_calls.cpp a worker's unfinished calls: queueing, matching a result, finishing
 //                    (results.hpp); with the dispatch constants, shared with the MPI pool
@@ -105,6 +108,7 @@
 #include "concurrent/futures/errors.hpp"
 #include "process/core.hpp"
 #include "process/fork_safety.hpp"
+#include "process/own_result.hpp"
 
 namespace concurrent::futures {
 namespace detail {
@@ -133,15 +137,18 @@ void ProcessPoolCore::submit(ProcessCall call) {
       call.timeline_ids.push_back(timeline_->on_submit());
   }
   bool notify = false;
+  bool direct = false;
   {
     MutexLock lock(mutex_);
     throw_if_closed();
     timed_calls_ = timed_calls_ || call.timeout.has_value();
-    if (!submit_direct(call, notify)) {
+    direct = submit_direct(call, notify);
+    if (!direct) {
       pending_.push_back(std::move(call));
       notify = !std::exchange(wake_pending_, true);
     }
   }
+  if (direct) remember_own_call(weak_from_this());
   if (notify) wake();
 }
 

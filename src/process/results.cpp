@@ -38,32 +38,36 @@ void ProcessPoolCore::handle_frame(WorkerProcess& w, wire::MessageType type,
           fmt::format("a worker sent a message of type {}", static_cast<int>(type)));
   }
   const wire::ResultFrame r = wire::read_result(payload);
-  const InFlight& flight = w.answered_by(r);
-  if (timeline_) {
-    // The worker times the call as a whole: each of its items is shown spanning it.
-    using Clock = std::chrono::steady_clock;
-    const Clock::time_point started(std::chrono::nanoseconds(r.started_ns));
-    const Clock::time_point finished(std::chrono::nanoseconds(r.finished_ns));
-    const std::string worker = fmt::format("pid {}", w.pid);
-    const ProcessCall& call = *flight.call;
-    for (std::uint32_t i : flight.indices) {
-      if (i < call.timeline_ids.size()) {
-        timeline_->on_run(call.timeline_ids[i], worker, started, finished);
-      }
-    }
-  }
+  record_run(w.answered_by(r), w.pid, r);
   w.finish_answered(r);
   --in_flight_calls_;
   w.finished_a_call = true;
   crash_strikes_ = 0;
 }
 
+namespace {
+
+void check_outcome_count(const wire::ResultFrame& r, std::size_t items) {
+  if (r.count != items) {
+    throw wire::WireError(
+        fmt::format("a result with {} outcomes for a call of {} items", r.count, items));
+  }
+}
+
+// An outcome other than a value.
+void fail_item(ProcessCall& call, std::uint32_t index, const wire::ResultOutcome& o) {
+  if (o.status == wire::ResultStatus::exception) {
+    call.sink->fail(index, rebuild_exception(o.kind, o.type_name, o.message, o.details));
+  } else {
+    call.sink->fail(index, std::make_exception_ptr(std::length_error(wire::too_large_outcome(o))));
+  }
+}
+
+}  // namespace
+
 void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
                  const wire::ResultFrame& r) {
-  if (r.count != indices.size()) {
-    throw wire::WireError(
-        fmt::format("a result with {} outcomes for a call of {} items", r.count, indices.size()));
-  }
+  check_outcome_count(r, indices.size());
   // Consecutive values go to the sink together, up to a run's length at a time.
   std::array<std::string_view, 64> run;
   std::size_t run_length = 0;
@@ -92,14 +96,42 @@ void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
     const wire::ResultOutcome o = wire::read_outcome_after(outcomes, status);
     if (k + 1 == indices.size()) outcomes.expect_end();
     deliver_run();
-    if (status == wire::ResultStatus::exception) {
-      call.sink->fail(index, rebuild_exception(o.kind, o.type_name, o.message, o.details));
-    } else {
-      call.sink->fail(index,
-                      std::make_exception_ptr(std::length_error(wire::too_large_outcome(o))));
-    }
+    fail_item(call, index, o);
   }
   deliver_run();
+}
+
+wire::ResultOutcome read_single_outcome(const wire::ResultFrame& r) {
+  check_outcome_count(r, 1);
+  wire::Reader outcomes(r.outcomes);
+  const wire::ResultStatus status = wire::read_status(outcomes);
+  wire::ResultOutcome o = status == wire::ResultStatus::value
+                              ? wire::ResultOutcome{.value = outcomes.bytes()}
+                              : wire::read_outcome_after(outcomes, status);
+  outcomes.expect_end();
+  return o;
+}
+
+void finish_item(ProcessCall& call, std::uint32_t index, const wire::ResultOutcome& outcome) {
+  if (outcome.status == wire::ResultStatus::value) {
+    call.sink->deliver(index, std::span(&outcome.value, 1));
+  } else {
+    fail_item(call, index, outcome);
+  }
+}
+
+void ProcessPoolCore::record_run(const InFlight& flight, pid_t pid, const wire::ResultFrame& r) {
+  if (!timeline_) return;
+  // The worker times the call as a whole: each of its items is shown spanning it.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point started(std::chrono::nanoseconds(r.started_ns));
+  const Clock::time_point finished(std::chrono::nanoseconds(r.finished_ns));
+  const std::string worker = fmt::format("pid {}", pid);
+  const ProcessCall& call = *flight.call;
+  for (std::uint32_t i : flight.indices) {
+    if (i < call.timeline_ids.size())
+      timeline_->on_run(call.timeline_ids[i], worker, started, finished);
+  }
 }
 
 void ProcessPoolCore::start_serving(WorkerProcess& w) {

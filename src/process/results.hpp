@@ -18,4 +18,11 @@ namespace concurrent::futures::detail {
 void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
                  const wire::ResultFrame& r);
 
+// finish_call for a call of one item in two steps, for a thread that must check the
+// message before it lets go of the channel and finish the future only after
+// (own_result.cpp): read_single_outcome throws wire::WireError unless `r` holds exactly
+// one outcome; finish_item finishes the item's future from it.
+wire::ResultOutcome read_single_outcome(const wire::ResultFrame& r);
+void finish_item(ProcessCall& call, std::uint32_t index, const wire::ResultOutcome& outcome);
+
 }  // namespace concurrent::futures::detail

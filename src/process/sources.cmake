@@ -10,6 +10,7 @@ target_sources(concurrent_futures PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/image.cpp
   ${CMAKE_CURRENT_LIST_DIR}/io.cpp
   ${CMAKE_CURRENT_LIST_DIR}/loop.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/own_result.cpp
   ${CMAKE_CURRENT_LIST_DIR}/pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/remote_exception.cpp
   ${CMAKE_CURRENT_LIST_DIR}/results.cpp

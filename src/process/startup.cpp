@@ -2,6 +2,7 @@
 // receives first, the fork server, and starting one worker by each start method.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -57,6 +58,10 @@ ProcessPoolCore::ProcessPoolCore(ProcessPoolOptions options)
   wire::encode_config(config_frame_, config);
   wakeup_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wakeup_) throw_start_error("eventfd", max_workers_);
+  lent_epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!lent_epoll_) throw_start_error("epoll_create1", max_workers_);
+  reader_wakeup_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!reader_wakeup_) throw_start_error("eventfd", max_workers_);
 }
 
 ProcessPoolCore::~ProcessPoolCore() = default;
@@ -108,6 +113,8 @@ void ProcessPoolCore::start_worker() {
         }
         ::close(w->channel.get());
         ::close(wakeup_.get());
+        ::close(lent_epoll_.get());
+        ::close(reader_wakeup_.get());
         ::_exit(worker_main(child.get()));
       }
       w->pid = pid;

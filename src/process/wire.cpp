@@ -139,7 +139,7 @@ void FrameDecoder::feed(const char* data, std::size_t n) {
   commit(n);
 }
 
-bool FrameDecoder::next(MessageType& type, std::string_view& payload) {
+bool FrameDecoder::peek(MessageType& type, std::string_view& payload) const {
   const std::size_t have = end_ - begin_;
   if (have < kFrameHeaderBytes) return false;
   const FrameHeader header = parse_frame_header(buffer_.data() + begin_);
@@ -147,7 +147,12 @@ bool FrameDecoder::next(MessageType& type, std::string_view& payload) {
   type = header.type;
   payload = std::string_view(buffer_.data() + begin_ + kFrameHeaderBytes,
                              static_cast<std::size_t>(header.length));
-  begin_ += kFrameHeaderBytes + static_cast<std::size_t>(header.length);
+  return true;
+}
+
+bool FrameDecoder::next(MessageType& type, std::string_view& payload) {
+  if (!peek(type, payload)) return false;
+  drop_peeked(payload);
   return true;
 }
 

@@ -200,6 +200,9 @@ class FrameDecoder {
   // The next complete frame, or false if more bytes are needed. Throws WireError if the
   // framing is corrupt (the channel cannot be trusted after that).
   bool next(MessageType& type, std::string_view& payload);
+  // Like next(), but the frame stays to be read again, unless drop_peeked() drops it.
+  bool peek(MessageType& type, std::string_view& payload) const;
+  void drop_peeked(std::string_view payload) { begin_ += kFrameHeaderBytes + payload.size(); }
   bool empty() const { return begin_ == end_; }
 
  private:

@@ -100,8 +100,10 @@
 //
 // Lifetime: the destructor calls shutdown(true). After it, no worker process is left
 // (all are reaped) and no file descriptor of the pool stays open. Calls may be submitted
-// from done-callbacks (they run on the pool's management thread); shutdown(true) from a
-// done-callback does not wait for that thread (it would wait for itself).
+// from done-callbacks. They run on the pool's management thread, or, when a thread
+// submits to an idle pool and then waits for that call, on that thread, which reads the
+// result itself (one wake-up fewer). shutdown(true) from a done-callback on the
+// management thread does not wait for that thread (it would wait for itself).
 //
 // Memory ordering: everything a call wrote in its worker process reaches the parent
 // only through its result; the result is visible once result() returns, as for any

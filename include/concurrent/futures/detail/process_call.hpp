@@ -57,6 +57,9 @@ class CallSink {
   // of a chunk's values, not one each: the virtual calls cost more than the elements.
   virtual void deliver(std::size_t first, std::span<const std::string_view> values) noexcept = 0;
   virtual void fail(std::size_t i, std::exception_ptr error) noexcept = 0;
+  // The future of a call of one item (a submit), which a thread waiting for it may
+  // finish itself (src/process/own_result.cpp); null for any other call.
+  virtual const FutureCoreBase* single_item_future() const noexcept { return nullptr; }
 };
 
 // Marks the future of a call that the pool's own thread finishes: a thread-pool worker
@@ -128,10 +131,15 @@ class PromiseSink final : public CallSink {
   void fail(std::size_t i, std::exception_ptr error) noexcept override {
     CoreAccess::core(promises_[i].get_future())->try_set_exception(std::move(error));
   }
+  const FutureCoreBase* single_item_future() const noexcept override {
+    return promises_.size() == 1 ? CoreAccess::core(promises_[0].get_future()).get() : nullptr;
+  }
 
  private:
   std::vector<Promise<R>> promises_;
-  std::optional<ValueReader> reader_;  // used by the pool's management thread only
+  // Used by whichever thread finishes the call's items (the pool's management thread, or
+  // the one waiting for a submit's result), one at a time.
+  std::optional<ValueReader> reader_;
 };
 
 // The futures of a map() chunk: one Future<ChunkResults<R>> for all its items, not one
