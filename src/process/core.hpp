@@ -108,6 +108,15 @@ struct LentChannel {
   // The calls waiting threads answered while it was lent, and how long the last one ran.
   std::size_t answered = 0;
   std::chrono::nanoseconds last_call{};
+  // A reading thread polls without blocking for kSpinForResult before it blocks when the
+  // worker's calls are short, the reader and the worker fit on the usable CPUs (as
+  // worth_spinning() judges for the management thread), and the worker is still
+  // spinning for its next call (kSpinForCall since its last result): a result that comes
+  // within it then finds the reader awake instead of waking it (on an idle CPU, 10-20
+  // us). A worker that must be woken itself may be woken onto the reader's CPU, behind
+  // the spin: then the reader blocks at once.
+  bool spin = false;
+  std::chrono::steady_clock::time_point answered_at{};  // when the worker's last result came
 };
 
 // A worker process as the management thread tracks it (its calls: WorkerCalls).

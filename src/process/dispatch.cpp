@@ -92,6 +92,8 @@ std::optional<std::size_t> ProcessPoolCore::lend() {
   lent_.seq = next_seq_;
   lent_.calls_left.reset();
   if (max_tasks_) lent_.calls_left = *max_tasks_ - w.calls_sent;
+  lent_.spin = w.last_call && *w.last_call < kSpinForResult && 2 <= cpus_;
+  lent_.answered_at = w.front_since;  // its last result's arrival, as it held no call since
   if (!watch_lent(true)) {
     lent_.worker = nullptr;
     return std::nullopt;

@@ -17,6 +17,7 @@
 #include "process/own_result.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 
 #include "process/core.hpp"
 #include "process/results.hpp"
+#include "process/worker.hpp"
 
 namespace concurrent::futures::detail {
 
@@ -45,15 +47,27 @@ int poll_timeout(Clock::time_point deadline) {
   return static_cast<int>(std::clamp<std::int64_t>(left, 0, INT_MAX));
 }
 
+// Polls `fds` without blocking, yielding the CPU between polls, until one is ready (true)
+// or kSpinForResult or the time to `deadline` has passed (false).
+bool spin_for(pollfd (&fds)[2], Clock::time_point deadline) {
+  const auto until = std::min(deadline, Clock::now() + kSpinForResult);
+  do {
+    if (::poll(fds, 2, 0) != 0) return true;
+    ::sched_yield();
+  } while (Clock::now() < until);
+  return false;
+}
+
 // Reads socket `fd` into `in` until it holds the result frame of call `seq`, which it
 // copies into `payload` (so that the frame outlives the management thread's next read)
-// and drops from `in`, reading `r` and `outcome` from the copy. False if the deadline
-// passes, `stop` (an eventfd) is written, the socket closes or fails, or the next frame
-// is anything else, which stays in `in` for the management thread.
-bool read_result_frame(int fd, int stop, wire::FrameDecoder& in, std::uint64_t seq,
+// and drops from `in`, reading `r` and `outcome` from the copy; spins first for the
+// first bytes if `spin` (LentChannel::spin). False if the deadline passes, `stop` (an
+// eventfd) is written, the socket closes or fails, or the next frame is anything else,
+// which stays in `in` for the management thread.
+bool read_result_frame(int fd, int stop, wire::FrameDecoder& in, std::uint64_t seq, bool spin,
                        Clock::time_point deadline, std::string& payload, wire::ResultFrame& r,
                        wire::ResultOutcome& outcome) {
-  for (;;) {
+  for (;; spin = false) {
     wire::MessageType type;
     std::string_view frame;
     if (in.peek(type, frame)) {
@@ -66,7 +80,7 @@ bool read_result_frame(int fd, int stop, wire::FrameDecoder& in, std::uint64_t s
       return true;
     }
     pollfd fds[2] = {{fd, POLLIN, 0}, {stop, POLLIN, 0}};
-    const int n = ::poll(fds, 2, poll_timeout(deadline));
+    const int n = spin && spin_for(fds, deadline) ? 1 : ::poll(fds, 2, poll_timeout(deadline));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 || (fds[1].revents & POLLIN) != 0) return false;
     char* buffer = in.prepare(kReadChunk);
@@ -92,6 +106,7 @@ bool ProcessPoolCore::read_own_result(const FutureCoreBase& future, Clock::time_
   int fd = -1;
   pid_t pid = -1;
   std::uint64_t seq = 0;
+  bool spin = false;
   wire::FrameDecoder* in = nullptr;
   {
     MutexLock lock(mutex_);
@@ -104,6 +119,7 @@ bool ProcessPoolCore::read_own_result(const FutureCoreBase& future, Clock::time_
     fd = lent_.fd;
     pid = lent_.pid;
     seq = lent_.seq;
+    spin = lent_.spin && std::chrono::steady_clock::now() - lent_.answered_at < kSpinForCall;
     in = lent_.in;
   }
   std::string payload;
@@ -111,7 +127,8 @@ bool ProcessPoolCore::read_own_result(const FutureCoreBase& future, Clock::time_
   wire::ResultOutcome outcome;
   bool answered = false;
   try {
-    answered = read_result_frame(fd, reader_wakeup_.get(), *in, seq, deadline, payload, r, outcome);
+    answered =
+        read_result_frame(fd, reader_wakeup_.get(), *in, seq, spin, deadline, payload, r, outcome);
   } catch (...) {  // a malformed frame, or no memory: the management thread's to handle
   }
   InFlight flight;
@@ -127,6 +144,8 @@ bool ProcessPoolCore::read_own_result(const FutureCoreBase& future, Clock::time_
       ++lent_.seq;
       ++lent_.answered;
       lent_.last_call = std::chrono::nanoseconds(r.finished_ns - r.started_ns);
+      lent_.spin = lent_.last_call < kSpinForResult && 2 <= cpus_;
+      lent_.answered_at = std::chrono::steady_clock::now();
     }
     if (lent_.give_back) {
       std::uint64_t count;

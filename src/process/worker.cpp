@@ -62,19 +62,6 @@ bool g_before_executable_initializers = false;
 // Set by the hook once it knows this process is a worker or the fork server.
 bool g_process_worker = false;
 
-// Before blocking for its next call, a worker polls its socket without blocking for up
-// to this long, yielding the CPU between polls: a call that arrives within it costs no
-// wake-up (the kernel's 5-50 us to wake a sleeping process, which dominates a
-// round trip of small calls). It spins only while calls come back-to-back (its last wait
-// for one ended within kSpinWhileGapsBelow), as when a user submits each call after the
-// previous result; a worker of a quiet pool blocks at once after one fruitless spin.
-// Longer: catches calls after longer gaps, but burns up to this much CPU per call that
-// does not come, CPU that other processes on a 2-core machine may want (sched_yield
-// hands the core to any of them that is runnable, so the spin mostly uses idle time).
-// Zero: never spin.
-constexpr std::chrono::microseconds kSpinForCall{50};
-constexpr std::chrono::microseconds kSpinWhileGapsBelow{2 * kSpinForCall};
-
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())

@@ -1,12 +1,26 @@
 // The worker process's side of the pool. Private to the library.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
 #include "process/wire.hpp"
 
 namespace concurrent::futures::detail {
+
+// Before blocking for its next call, a worker polls its socket without blocking for up
+// to this long, yielding the CPU between polls: a call that arrives within it costs no
+// wake-up (the kernel's 5-50 us to wake a sleeping process, which dominates a
+// round trip of small calls). It spins only while calls come back-to-back (its last wait
+// for one ended within kSpinWhileGapsBelow), as when a user submits each call after the
+// previous result; a worker of a quiet pool blocks at once after one fruitless spin.
+// Longer: catches calls after longer gaps, but burns up to this much CPU per call that
+// does not come, CPU that other processes on a 2-core machine may want (sched_yield
+// hands the core to any of them that is runnable, so the spin mostly uses idle time).
+// Zero: never spin.
+inline constexpr std::chrono::microseconds kSpinForCall{50};
+inline constexpr std::chrono::microseconds kSpinWhileGapsBelow{2 * kSpinForCall};
 
 // Exit codes a worker uses to say why it stopped (0: it was told to, or hit
 // max_tasks_per_child). The parent turns them into the text of BrokenProcessPool.
