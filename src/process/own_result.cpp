@@ -24,8 +24,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,11 +40,16 @@ namespace {
 
 thread_local std::weak_ptr<ProcessPoolCore> own_call_pool;
 
-// poll()'s timeout until `deadline`: -1 for none, never negative otherwise.
-int poll_timeout(Clock::time_point deadline) {
-  if (deadline == Clock::time_point::max()) return -1;
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return static_cast<int>(std::clamp<std::int64_t>(left, 0, INT_MAX));
+// Waits until one of `fds` is ready or `deadline` passes: ppoll(), to the nanosecond, as
+// the wait it stands in for keeps its deadline so.
+int poll_until(pollfd (&fds)[2], Clock::time_point deadline) {
+  if (deadline == Clock::time_point::max()) return ::ppoll(fds, 2, nullptr, nullptr);
+  const auto left = std::max(deadline - Clock::now(), Clock::duration::zero());
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
+  const timespec timeout{
+      .tv_sec = static_cast<time_t>(seconds.count()),
+      .tv_nsec = static_cast<long>(std::chrono::nanoseconds(left - seconds).count())};
+  return ::ppoll(fds, 2, &timeout, nullptr);
 }
 
 // Polls `fds` without blocking, yielding the CPU between polls, until one is ready (true)
@@ -80,7 +85,7 @@ bool read_result_frame(int fd, int stop, wire::FrameDecoder& in, std::uint64_t s
       return true;
     }
     pollfd fds[2] = {{fd, POLLIN, 0}, {stop, POLLIN, 0}};
-    const int n = spin && spin_for(fds, deadline) ? 1 : ::poll(fds, 2, poll_timeout(deadline));
+    const int n = spin && spin_for(fds, deadline) ? 1 : poll_until(fds, deadline);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 || (fds[1].revents & POLLIN) != 0) return false;
     char* buffer = in.prepare(kReadChunk);
