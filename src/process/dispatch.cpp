@@ -139,6 +139,7 @@ void ProcessPoolCore::reclaim(bool result_arrived) {
   bool taken = false;
   std::size_t answered = 0;
   std::chrono::nanoseconds last_call{};
+  std::chrono::steady_clock::time_point answered_at;
   std::chrono::steady_clock::time_point written_at;
   {
     MutexLock lock(mutex_);
@@ -149,6 +150,7 @@ void ProcessPoolCore::reclaim(bool result_arrived) {
     next_seq_ = lent_.seq;
     answered = std::exchange(lent_.answered, 0);
     last_call = lent_.last_call;
+    answered_at = lent_.answered_at;
     lent_.future = nullptr;
     taken = std::exchange(lent_.taken, false);
     if (taken) {
@@ -161,6 +163,7 @@ void ProcessPoolCore::reclaim(bool result_arrived) {
   if (answered > 0) {  // as handle_frame() would have booked them
     w->calls_sent += answered;
     w->last_call = last_call;
+    w->front_since = answered_at;
     w->finished_a_call = true;
     crash_strikes_ = 0;
   }
