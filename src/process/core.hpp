@@ -105,18 +105,11 @@ struct LentChannel {
   bool reading = false;  // a waiting thread reads the socket (reading_stopped_ says when it stops)
   bool give_back = false;      // the management thread asked it to stop (reader_wakeup_)
   bool manager_waits = false;  // the management thread waits on reading_stopped_
-  // The calls waiting threads answered while it was lent, and how long the last one ran.
+  // The calls waiting threads answered while it was lent; how long the worker's last call
+  // ran, and when its result came (WorkerCalls::last_call and front_since until then).
   std::size_t answered = 0;
-  std::chrono::nanoseconds last_call{};
-  // A reading thread polls without blocking for kSpinForResult before it blocks when the
-  // worker's calls are short, the reader and the worker fit on the usable CPUs (as
-  // worth_spinning() judges for the management thread), and the worker is still
-  // spinning for its next call (kSpinForCall since its last result): a result that comes
-  // within it then finds the reader awake instead of waking it (on an idle CPU, 10-20
-  // us). A worker that must be woken itself may be woken onto the reader's CPU, behind
-  // the spin: then the reader blocks at once.
-  bool spin = false;
-  std::chrono::steady_clock::time_point answered_at{};  // when the worker's last result came
+  std::optional<std::chrono::nanoseconds> last_call;
+  std::chrono::steady_clock::time_point answered_at{};
 };
 
 // A worker process as the management thread tracks it (its calls: WorkerCalls).
@@ -277,7 +270,6 @@ class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
   void settle_kill(std::size_t index, const ExitStatus& status);
 
   void wake() CONCURRENT_FUTURES_EXCLUDES(mutex_);
-
   bool broken() const CONCURRENT_FUTURES_EXCLUDES(mutex_);
   // Throws std::runtime_error after shutdown, BrokenProcessPool once broken.
   void throw_if_closed() const CONCURRENT_FUTURES_REQUIRES(mutex_);

@@ -92,7 +92,7 @@ std::optional<std::size_t> ProcessPoolCore::lend() {
   lent_.seq = next_seq_;
   lent_.calls_left.reset();
   if (max_tasks_) lent_.calls_left = *max_tasks_ - w.calls_sent;
-  lent_.spin = w.last_call && *w.last_call < kSpinForResult && 2 <= cpus_;
+  lent_.last_call = w.last_call;
   lent_.answered_at = w.front_since;  // its last result's arrival, as it held no call since
   if (!watch_lent(true)) {
     lent_.worker = nullptr;
@@ -138,7 +138,7 @@ void ProcessPoolCore::reclaim(bool result_arrived) {
   InFlight flight;
   bool taken = false;
   std::size_t answered = 0;
-  std::chrono::nanoseconds last_call{};
+  std::optional<std::chrono::nanoseconds> last_call;
   std::chrono::steady_clock::time_point answered_at;
   std::chrono::steady_clock::time_point written_at;
   {

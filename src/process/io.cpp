@@ -1,6 +1,7 @@
 #include "process/io.hpp"
 
 #include <fmt/format.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -10,6 +11,14 @@
 #include <system_error>
 
 namespace concurrent::futures::detail {
+
+int poll_spinning(pollfd* fds, std::size_t count, std::chrono::steady_clock::time_point until) {
+  for (;;) {
+    const int n = ::poll(fds, count, 0);
+    if (n != 0 || std::chrono::steady_clock::now() >= until) return n;
+    ::sched_yield();
+  }
+}
 
 void throw_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);

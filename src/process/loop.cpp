@@ -1,7 +1,6 @@
 // The management thread: its poll loop over the wake-up eventfd, every worker's socket
 // and every worker's pidfd, and when it spins instead of blocking (kSpinForResult).
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -82,12 +81,7 @@ void ProcessPoolCore::run_loop() {
     }
     int n = 0;
     if (timeout != 0 && worth_spinning()) {
-      const auto start = std::chrono::steady_clock::now();
-      do {
-        n = ::poll(fds.data(), fds.size(), 0);
-        if (n != 0) break;
-        ::sched_yield();
-      } while (std::chrono::steady_clock::now() - start < kSpinForResult);
+      n = poll_spinning(fds.data(), fds.size(), std::chrono::steady_clock::now() + kSpinForResult);
     }
     if (n == 0) {
       const std::optional<std::size_t> lent = timeout != 0 ? lend() : std::nullopt;

@@ -17,7 +17,6 @@
 #include "process/own_result.hpp"
 
 #include <poll.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -52,17 +51,6 @@ int poll_until(pollfd (&fds)[2], Clock::time_point deadline) {
   return ::ppoll(fds, 2, &timeout, nullptr);
 }
 
-// Polls `fds` without blocking, yielding the CPU between polls, until one is ready (true)
-// or kSpinForResult or the time to `deadline` has passed (false).
-bool spin_for(pollfd (&fds)[2], Clock::time_point deadline) {
-  const auto until = std::min(deadline, Clock::now() + kSpinForResult);
-  do {
-    if (::poll(fds, 2, 0) != 0) return true;
-    ::sched_yield();
-  } while (Clock::now() < until);
-  return false;
-}
-
 // Reads socket `fd` into `in` until it holds the result frame of call `seq`, which it
 // copies into `payload` (so that the frame outlives the management thread's next read)
 // and drops from `in`, reading `r` and `outcome` from the copy; spins first for the
@@ -85,7 +73,8 @@ bool read_result_frame(int fd, int stop, wire::FrameDecoder& in, std::uint64_t s
       return true;
     }
     pollfd fds[2] = {{fd, POLLIN, 0}, {stop, POLLIN, 0}};
-    const int n = spin && spin_for(fds, deadline) ? 1 : poll_until(fds, deadline);
+    int n = spin ? poll_spinning(fds, 2, std::min(deadline, Clock::now() + kSpinForResult)) : 0;
+    if (n == 0) n = poll_until(fds, deadline);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 || (fds[1].revents & POLLIN) != 0) return false;
     char* buffer = in.prepare(kReadChunk);
@@ -124,7 +113,15 @@ bool ProcessPoolCore::read_own_result(const FutureCoreBase& future, Clock::time_
     fd = lent_.fd;
     pid = lent_.pid;
     seq = lent_.seq;
-    spin = lent_.spin && std::chrono::steady_clock::now() - lent_.answered_at < kSpinForCall;
+    // The reader polls without blocking for kSpinForResult before it blocks when the
+    // worker's calls are short, the two fit on the usable CPUs (as worth_spinning() judges
+    // for the management thread), and the worker still spins for its next call
+    // (kSpinForCall since its last result): a result that comes within it then finds the
+    // reader awake instead of waking it (on an idle CPU, 10-20 us). A worker that must be
+    // woken itself may be woken onto the reader's CPU, behind the spin: then the reader
+    // blocks at once.
+    spin = lent_.last_call && *lent_.last_call < kSpinForResult && 2 <= cpus_ &&
+           std::chrono::steady_clock::now() - lent_.answered_at < kSpinForCall;
     in = lent_.in;
   }
   std::string payload;
@@ -149,7 +146,6 @@ bool ProcessPoolCore::read_own_result(const FutureCoreBase& future, Clock::time_
       ++lent_.seq;
       ++lent_.answered;
       lent_.last_call = std::chrono::nanoseconds(r.finished_ns - r.started_ns);
-      lent_.spin = lent_.last_call < kSpinForResult && 2 <= cpus_;
       lent_.answered_at = std::chrono::steady_clock::now();
     }
     if (lent_.give_back) {

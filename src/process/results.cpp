@@ -104,10 +104,7 @@ void finish_call(ProcessCall& call, const std::vector<std::uint32_t>& indices,
 wire::ResultOutcome read_single_outcome(const wire::ResultFrame& r) {
   check_outcome_count(r, 1);
   wire::Reader outcomes(r.outcomes);
-  const wire::ResultStatus status = wire::read_status(outcomes);
-  wire::ResultOutcome o = status == wire::ResultStatus::value
-                              ? wire::ResultOutcome{.value = outcomes.bytes()}
-                              : wire::read_outcome_after(outcomes, status);
+  const wire::ResultOutcome o = wire::read_outcome(outcomes);
   outcomes.expect_end();
   return o;
 }

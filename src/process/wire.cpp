@@ -336,11 +336,7 @@ ResultMessage decode_result(std::string_view payload) {
   ResultMessage m{.seq = f.seq, .started_ns = f.started_ns, .finished_ns = f.finished_ns};
   m.outcomes.resize(f.count);
   Reader r(f.outcomes);
-  for (ResultOutcome& o : m.outcomes) {
-    const ResultStatus status = read_status(r);
-    o = status == ResultStatus::value ? ResultOutcome{.value = r.bytes()}
-                                      : read_outcome_after(r, status);
-  }
+  for (ResultOutcome& o : m.outcomes) o = read_outcome(r);
   r.expect_end();
   return m;
 }

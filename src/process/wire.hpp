@@ -323,6 +323,12 @@ inline ResultStatus read_status(Reader& r) {
 }
 // Precondition: `status` is not ResultStatus::value.
 ResultOutcome read_outcome_after(Reader& r, ResultStatus status);
+// The next outcome, whatever its status.
+inline ResultOutcome read_outcome(Reader& r) {
+  const ResultStatus status = read_status(r);
+  return status == ResultStatus::value ? ResultOutcome{.value = r.bytes()}
+                                       : read_outcome_after(r, status);
+}
 
 // Builds a result frame in place at the end of `out`, outcome by outcome, so that a
 // worker encodes each value straight into the buffer it sends (encode_result uses it

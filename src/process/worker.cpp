@@ -24,7 +24,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -77,12 +76,9 @@ class Channel final : public ResultOutput {
     const auto start = std::chrono::steady_clock::now();
     bool readable = in_begin_ < in_end_;  // part of a frame is here already
     if (!readable && last_gap_ < kSpinWhileGapsBelow) {
-      for (auto now = start; now - start < kSpinForCall; now = std::chrono::steady_clock::now()) {
-        pollfd p{fd_, POLLIN, 0};
-        readable = ::poll(&p, 1, 0) != 0;  // readable, closed, or an error read() reports
-        if (readable) break;
-        ::sched_yield();
-      }
+      pollfd p{fd_, POLLIN, 0};
+      // Readable, closed, or an error read() reports.
+      readable = poll_spinning(&p, 1, start + kSpinForCall) != 0;
     }
     if (!readable) wait_readable();
     const bool more = read(type, payload);
